@@ -1,5 +1,5 @@
 /* Growable byte buffer. */
-#include "config.h"
+#include <config.h>
 
 #include <stdio.h>
 #include <stdlib.h>

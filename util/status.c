@@ -1,5 +1,5 @@
 /* The status table: names, exit codes and messages of every outcome. */
-#include "config.h"
+#include <config.h>
 
 #include <stdio.h>
 #include <string.h>

@@ -1,5 +1,5 @@
 /* Clocks, durations and ISO 8601 times. */
-#include "config.h"
+#include <config.h>
 
 #include <ctype.h>
 #include <stdio.h>

@@ -1,5 +1,5 @@
 /* Allocation wrappers: out of memory is fatal and tidy. */
-#include "config.h"
+#include <config.h>
 
 #include <stdint.h>
 #include <stdio.h>

@@ -1,0 +1,404 @@
+/* PostgreSQL connection with deadlines, keepalives, session timeouts,
+ * health and reconnection. Every wait is a poll() with a deadline, so a
+ * stopped or black-holed server costs at most the configured timeout. */
+#include <config.h>
+
+#include <errno.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "backends/pg_internal.h"
+#include "util/mask.h"
+#include "util/timeutil.h"
+#include "util/xmalloc.h"
+
+struct pg_conn {
+    char *conninfo;
+    int64_t connect_timeout_ms;
+    int64_t command_timeout_ms;
+    int64_t lock_timeout_ms;
+    int nhosts;
+    PGconn *conn;
+    struct health health;
+    char endpoint[256];
+    char session_user[64];
+    char *bad_conninfo; /* libpq's reason when the conninfo does not parse */
+};
+
+static void pg_conn_reason(const char *msg, char *out, size_t size);
+
+/* Counts the hosts of a (multi-host) conninfo so the connect deadline can
+ * give each its own timeout, and fills the endpoint guess shown before the
+ * first attempt. */
+static void pg_conn_inspect(struct pg_conn *c)
+{
+    const char *host = NULL, *port = NULL;
+    char *errmsg = NULL;
+    PQconninfoOption *opts = PQconninfoParse(c->conninfo, &errmsg);
+
+    c->nhosts = 1;
+    if (opts == NULL) {
+        char reason[256];
+        pg_conn_reason(errmsg != NULL ? errmsg : "cannot parse", reason, sizeof(reason));
+        c->bad_conninfo = xstrdup(reason);
+    } else {
+        for (PQconninfoOption *o = opts; o->keyword != NULL; o++) {
+            if (o->val == NULL || o->val[0] == '\0')
+                continue;
+            if (strcmp(o->keyword, "host") == 0 || (host == NULL && strcmp(o->keyword, "hostaddr") == 0))
+                host = o->val;
+            else if (strcmp(o->keyword, "port") == 0)
+                port = o->val;
+        }
+        if (host != NULL) {
+            int n = 1;
+            for (const char *p = host; *p; p++)
+                n += *p == ',';
+            c->nhosts = n;
+        }
+    }
+    if (host == NULL)
+        host = getenv("PGHOST");
+    if (port == NULL)
+        port = getenv("PGPORT");
+    snprintf(c->endpoint, sizeof(c->endpoint), "%s:%s",
+             host != NULL && *host ? host : "/var/run/postgresql",
+             port != NULL && *port ? port : "5432");
+    PQconninfoFree(opts);
+    PQfreemem(errmsg);
+}
+
+struct pg_conn *pg_conn_new(const struct pg_conn_options *opt)
+{
+    struct pg_conn *c = xcalloc(1, sizeof(*c));
+    c->conninfo = xstrdup(opt->conninfo != NULL ? opt->conninfo : "");
+    c->connect_timeout_ms = opt->connect_timeout_ms > 0 ? opt->connect_timeout_ms : 3000;
+    c->command_timeout_ms = opt->command_timeout_ms > 0 ? opt->command_timeout_ms : 5000;
+    c->lock_timeout_ms = opt->lock_timeout_ms;
+    health_init(&c->health, 500, 30000, 3, (uint64_t)time_now_us() ^ (uint64_t)getpid());
+    pg_conn_inspect(c);
+    return c;
+}
+
+void pg_conn_close(struct pg_conn *c)
+{
+    if (c != NULL && c->conn != NULL) {
+        PQfinish(c->conn);
+        c->conn = NULL;
+    }
+}
+
+void pg_conn_free(struct pg_conn *c)
+{
+    if (c == NULL)
+        return;
+    pg_conn_close(c);
+    free(c->bad_conninfo);
+    free(c->conninfo);
+    free(c);
+}
+
+const struct health *pg_conn_health(const struct pg_conn *c)
+{
+    return &c->health;
+}
+
+const char *pg_conn_endpoint(const struct pg_conn *c)
+{
+    return c->endpoint;
+}
+
+const char *pg_conn_session_user(const struct pg_conn *c)
+{
+    return c->session_user;
+}
+
+static void pg_conn_note_endpoint(struct pg_conn *c)
+{
+    const char *host = PQhost(c->conn);
+    const char *port = PQport(c->conn);
+    if (host != NULL && *host)
+        snprintf(c->endpoint, sizeof(c->endpoint), "%s:%s", host,
+                 port != NULL && *port ? port : "5432");
+}
+
+/* libpq's connection errors read 'connection to server at "h" (addr), port
+ * 5432 failed: Connection refused\n\tIs the server running...'; we already
+ * name host and port, so keep the reason after "failed: " on the first
+ * line, without any password that a malformed conninfo might echo. */
+static void pg_conn_reason(const char *msg, char *out, size_t size)
+{
+    const char *p = strstr(msg, " failed: ");
+    p = p != NULL ? p + strlen(" failed: ") : msg;
+    size_t n = strcspn(p, "\n");
+    char *line = xstrndup(p, n);
+    char *masked = mask_secret(line);
+    snprintf(out, size, "%s", masked[0] ? masked : "unknown error");
+    free(masked);
+    free(line);
+}
+
+/* Waits until fd is ready for events or the deadline passes. Returns 1
+ * when ready, 0 on timeout, -1 on error. */
+static int pg_conn_wait(int fd, short events, int64_t deadline_ms)
+{
+    for (;;) {
+        int64_t left = deadline_ms - time_mono_ms();
+        if (left <= 0)
+            return 0;
+        struct pollfd pfd = {.fd = fd, .events = events};
+        int n = poll(&pfd, 1, left > 60000 ? 60000 : (int)left);
+        if (n > 0)
+            return 1;
+        if (n < 0 && errno != EINTR)
+            return -1;
+    }
+}
+
+static enum status pg_conn_fail(struct pg_conn *c, const char *reason, struct error *err)
+{
+    pg_conn_close(c);
+    health_failure(&c->health, true, time_mono_ms(), time_now_us(), reason);
+    return error_set(err, STATUS_UNAVAILABLE, "postgres at %s: %s", c->endpoint, reason);
+}
+
+/* Backends never print: libpq's default would write NOTICEs to stderr. */
+static void pg_conn_notice(void *arg, const char *message)
+{
+    (void)arg;
+    (void)message;
+}
+
+static enum status pg_conn_setup(struct pg_conn *c, struct error *err)
+{
+    char sql[512];
+    snprintf(sql, sizeof(sql),
+             "SET statement_timeout = %lld; SET lock_timeout = %lld; "
+             "SET idle_in_transaction_session_timeout = %lld; SET TimeZone = 'UTC'; "
+             "SELECT session_user",
+             (long long)c->command_timeout_ms, (long long)c->lock_timeout_ms,
+             (long long)(c->command_timeout_ms * 4));
+    PGresult *res = pg_conn_query(c, sql, 0, NULL, NULL, err);
+    if (res == NULL)
+        return err != NULL ? err->status : STATUS_UNAVAILABLE;
+    if (PQntuples(res) == 1)
+        snprintf(c->session_user, sizeof(c->session_user), "%s", PQgetvalue(res, 0, 0));
+    PQclear(res);
+    return STATUS_OK;
+}
+
+static enum status pg_conn_connect(struct pg_conn *c, struct error *err)
+{
+    char timeout_s[32];
+    char reason[256];
+    int64_t t0 = time_mono_ms();
+    int64_t deadline = t0 + c->connect_timeout_ms * c->nhosts;
+
+    /* Ours come first so that the user's conninfo can override them. */
+    snprintf(timeout_s, sizeof(timeout_s), "%lld",
+             (long long)((c->connect_timeout_ms + 999) / 1000 < 2 ? 2 : (c->connect_timeout_ms + 999) / 1000));
+    const char *keys[] = {"fallback_application_name", "connect_timeout", "keepalives",
+                          "keepalives_idle", "keepalives_interval", "keepalives_count",
+                          "dbname", NULL};
+    const char *vals[] = {"opsdeck", timeout_s, "1", "30", "10", "3", c->conninfo, NULL};
+
+    c->session_user[0] = '\0';
+    c->conn = PQconnectStartParams(keys, vals, 1);
+    if (c->conn == NULL)
+        xfatal("out of memory connecting to postgres");
+    PQsetNoticeProcessor(c->conn, pg_conn_notice, NULL);
+    if (PQstatus(c->conn) == CONNECTION_BAD) {
+        pg_conn_reason(PQerrorMessage(c->conn), reason, sizeof(reason));
+        return pg_conn_fail(c, reason, err);
+    }
+    PostgresPollingStatusType st = PGRES_POLLING_WRITING;
+    while (st != PGRES_POLLING_OK) {
+        pg_conn_note_endpoint(c);
+        if (st == PGRES_POLLING_FAILED) {
+            pg_conn_reason(PQerrorMessage(c->conn), reason, sizeof(reason));
+            return pg_conn_fail(c, reason, err);
+        }
+        int r = pg_conn_wait(PQsocket(c->conn), st == PGRES_POLLING_READING ? POLLIN : POLLOUT,
+                             deadline);
+        if (r <= 0) {
+            char span[32];
+            snprintf(reason, sizeof(reason), "no answer within %s",
+                     time_format_span(c->connect_timeout_ms, span, sizeof(span)));
+            return pg_conn_fail(c, reason, err);
+        }
+        st = PQconnectPoll(c->conn);
+    }
+    pg_conn_note_endpoint(c);
+    if (PQsetnonblocking(c->conn, 1) != 0)
+        return pg_conn_fail(c, "cannot make the connection non-blocking", err);
+    enum status rc = pg_conn_setup(c, err);
+    if (rc != STATUS_OK)
+        return rc;
+    health_success(&c->health, (time_mono_ms() - t0) * 1000);
+    return STATUS_OK;
+}
+
+enum status pg_conn_ensure(struct pg_conn *c, struct error *err)
+{
+    if (c->conn != NULL && PQstatus(c->conn) == CONNECTION_OK)
+        return STATUS_OK;
+    /* A conninfo libpq cannot parse is the operator's input, not an outage. */
+    if (c->bad_conninfo != NULL)
+        return error_set(err, STATUS_USAGE, "postgres: bad conninfo: %s", c->bad_conninfo);
+    pg_conn_close(c);
+    int64_t now = time_mono_ms();
+    if (!health_allow(&c->health, now)) {
+        char since[32], in[32];
+        time_format_short(c->health.down_since_us, since, sizeof(since));
+        time_format_span(health_retry_in_ms(&c->health, now), in, sizeof(in));
+        return error_set(err, STATUS_UNAVAILABLE, "postgres at %s down since %s, retrying in %s: %s",
+                         c->endpoint, since, in, c->health.last_error);
+    }
+    return pg_conn_connect(c, err);
+}
+
+/* Maps a server error to a status; permission problems are the
+ * operator's, everything else is the backend's. */
+static enum status pg_conn_map_error(const char *sqlstate)
+{
+    if (strcmp(sqlstate, "42501") == 0 || strcmp(sqlstate, "25006") == 0)
+        return STATUS_DENIED;
+    return STATUS_UNAVAILABLE;
+}
+
+PGresult *pg_conn_query(struct pg_conn *c, const char *sql, int nparams,
+                        const char *const *params, char sqlstate[6], struct error *err)
+{
+    char reason[256];
+    int64_t t0 = time_mono_ms();
+    int64_t deadline;
+    PGresult *last = NULL, *failed = NULL;
+
+    if (sqlstate != NULL)
+        sqlstate[0] = '\0';
+    if (pg_conn_ensure(c, err) != STATUS_OK)
+        return NULL;
+    deadline = time_mono_ms() + c->command_timeout_ms;
+    int sent = nparams > 0 ? PQsendQueryParams(c->conn, sql, nparams, NULL, params, NULL, NULL, 0)
+                           : PQsendQuery(c->conn, sql);
+    if (!sent)
+        goto lost;
+    for (;;) {
+        int f = PQflush(c->conn);
+        if (f == 0)
+            break;
+        if (f < 0)
+            goto lost;
+        int r = pg_conn_wait(PQsocket(c->conn), POLLOUT | POLLIN, deadline);
+        if (r == 0)
+            goto timeout;
+        if (r < 0 || !PQconsumeInput(c->conn))
+            goto lost;
+    }
+    for (;;) {
+        while (PQisBusy(c->conn)) {
+            int r = pg_conn_wait(PQsocket(c->conn), POLLIN, deadline);
+            if (r == 0)
+                goto timeout;
+            if (r < 0 || !PQconsumeInput(c->conn))
+                goto lost;
+        }
+        PGresult *res = PQgetResult(c->conn);
+        if (res == NULL)
+            break;
+        ExecStatusType est = PQresultStatus(res);
+        if (est == PGRES_FATAL_ERROR && failed == NULL) {
+            failed = res;
+            continue;
+        }
+        PQclear(last);
+        last = res;
+    }
+    if (failed != NULL) {
+        const char *state = PQresultErrorField(failed, PG_DIAG_SQLSTATE);
+        const char *msg = PQresultErrorField(failed, PG_DIAG_MESSAGE_PRIMARY);
+        if (state == NULL)
+            state = "";
+        if (sqlstate != NULL)
+            snprintf(sqlstate, 6, "%s", state);
+        if (PQstatus(c->conn) != CONNECTION_OK || strncmp(state, "08", 2) == 0 ||
+            strncmp(state, "57P", 3) == 0) {
+            pg_conn_reason(msg != NULL ? msg : PQerrorMessage(c->conn), reason, sizeof(reason));
+            PQclear(failed);
+            PQclear(last);
+            pg_conn_fail(c, reason, err);
+            return NULL;
+        }
+        enum status st = pg_conn_map_error(state);
+        if (strcmp(state, "57014") == 0) {
+            /* statement_timeout: the server is alive but too slow for us */
+            health_failure(&c->health, false, time_mono_ms(), time_now_us(), "statement timeout");
+        }
+        error_set(err, st, "postgres at %s: %s (SQLSTATE %s)", c->endpoint,
+                  msg != NULL ? msg : "error", state);
+        PQclear(failed);
+        PQclear(last);
+        return NULL;
+    }
+    health_success(&c->health, (time_mono_ms() - t0) * 1000);
+    if (last == NULL)
+        error_set(err, STATUS_UNAVAILABLE, "postgres at %s: empty answer", c->endpoint);
+    return last;
+
+timeout: {
+    char span[32];
+    snprintf(reason, sizeof(reason), "no answer within %s",
+             time_format_span(c->command_timeout_ms, span, sizeof(span)));
+}
+    PQclear(last);
+    PQclear(failed);
+    pg_conn_fail(c, reason, err);
+    return NULL;
+lost:
+    pg_conn_reason(PQerrorMessage(c->conn), reason, sizeof(reason));
+    PQclear(last);
+    PQclear(failed);
+    pg_conn_fail(c, reason, err);
+    return NULL;
+}
+
+enum status pg_conn_exec(struct pg_conn *c, const char *sql, int nparams,
+                         const char *const *params, struct error *err)
+{
+    PGresult *res = pg_conn_query(c, sql, nparams, params, NULL, err);
+    if (res == NULL)
+        return err != NULL && err->status != STATUS_OK ? err->status : STATUS_UNAVAILABLE;
+    PQclear(res);
+    return STATUS_OK;
+}
+
+enum status pg_conn_ping(struct pg_conn *c, int64_t *rtt_us, struct error *err)
+{
+    enum status rc = pg_conn_ensure(c, err);
+    if (rc != STATUS_OK)
+        return rc;
+    int64_t t0 = time_now_us();
+    PGresult *res = pg_conn_query(c, "SELECT 1", 0, NULL, NULL, err);
+    if (res == NULL)
+        return err != NULL && err->status != STATUS_OK ? err->status : STATUS_UNAVAILABLE;
+    PQclear(res);
+    *rtt_us = time_now_us() - t0;
+    return STATUS_OK;
+}
+
+int64_t pg_value_int(const PGresult *res, int row, int col)
+{
+    if (row >= PQntuples(res) || col >= PQnfields(res) || PQgetisnull(res, row, col))
+        return 0;
+    return strtoll(PQgetvalue(res, row, col), NULL, 10);
+}
+
+int64_t pg_conn_set_command_timeout(struct pg_conn *c, int64_t ms)
+{
+    int64_t old = c->command_timeout_ms;
+    c->command_timeout_ms = ms;
+    return old;
+}

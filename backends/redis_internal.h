@@ -1,0 +1,37 @@
+/* What backends/redis_*.c share about a Redis connection: commands and
+ * pipelines with the timeout and error mapping. Only backends/ includes
+ * this header (and so hiredis.h). */
+#ifndef OPSDECK_BACKENDS_REDIS_INTERNAL_H
+#define OPSDECK_BACKENDS_REDIS_INTERNAL_H
+
+#include <stddef.h>
+
+#include <hiredis/hiredis.h>
+
+#include "backends/redis_conn.h"
+
+/* Sends one command (binary-safe argv) and returns its reply, which the
+ * caller frees with freeReplyObject, or NULL with err filled:
+ *   - I/O error, timeout or closed connection: STATUS_UNAVAILABLE, the
+ *     connection is dropped and health records a hard failure;
+ *   - an error reply starting NOPERM, NOAUTH, WRONGPASS or READONLY:
+ *     STATUS_DENIED;
+ *   - any other error reply: STATUS_UNAVAILABLE with Redis's message.
+ * Connects first if needed. argvlen may be NULL for NUL-terminated args. */
+redisReply *redis_conn_command(struct redis_conn *c, int argc, const char **argv,
+                               const size_t *argvlen, struct error *err);
+
+/* Pipelining: queue commands with redis_conn_append (nothing is sent yet),
+ * then collect exactly as many replies with redis_conn_reply, in order. The
+ * first call of redis_conn_reply sends everything in one write: one round
+ * trip for the whole batch. An error reply inside a pipeline is returned
+ * as a REDIS_REPLY_ERROR reply, not as a failure, so one bad key does not
+ * lose the page; I/O failures are as for redis_conn_command. */
+enum status redis_conn_append(struct redis_conn *c, int argc, const char **argv,
+                              const size_t *argvlen, struct error *err);
+redisReply *redis_conn_reply(struct redis_conn *c, struct error *err);
+
+/* Maps an error reply's text to a status (DENIED or UNAVAILABLE). */
+enum status redis_conn_error_status(const char *msg);
+
+#endif

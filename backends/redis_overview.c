@@ -1,0 +1,186 @@
+/* Overview counts from Redis, pipelined: the first round trip reads the DLQ
+ * index, its stats hash and the circuit registry; the second reads each
+ * registered circuit's state. */
+#include <config.h>
+
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "backends/redis_internal.h"
+#include "backends/redis_overview.h"
+#include "util/xmalloc.h"
+
+/* A registry larger than this is read in part; the overview says so by
+ * circuits_total exceeding the sum of the states. */
+#define CIRCUITS_MAX 10000
+
+char *redis_overview_normalise(const char *s)
+{
+    const char *dot = strrchr(s, '.');
+    char *out = xstrdup(dot != NULL && dot[1] ? dot + 1 : s);
+    for (char *p = out; *p; p++)
+        *p = (char)tolower((unsigned char)*p);
+    return out;
+}
+
+static int64_t reply_int(const redisReply *r)
+{
+    if (r == NULL)
+        return 0;
+    if (r->type == REDIS_REPLY_INTEGER)
+        return r->integer;
+    if (r->type == REDIS_REPLY_STRING)
+        return strtoll(r->str, NULL, 10);
+    return 0;
+}
+
+static int count_cmp(const void *a, const void *b)
+{
+    const struct redis_count *x = a, *y = b;
+    if (x->count != y->count)
+        return x->count < y->count ? 1 : -1;
+    return strcmp(x->name, y->name);
+}
+
+static void redis_overview_stats(struct redis_overview *out, const redisReply *stats)
+{
+    if (stats == NULL || stats->type != REDIS_REPLY_ARRAY)
+        return;
+    out->reasons = xcalloc(stats->elements / 2 + 1, sizeof(*out->reasons));
+    for (size_t i = 0; i + 1 < stats->elements; i += 2) {
+        const redisReply *k = stats->element[i], *v = stats->element[i + 1];
+        if (k->type != REDIS_REPLY_STRING)
+            continue;
+        if (strcmp(k->str, "total_failed_events") == 0) {
+            out->dlq_total_failed = reply_int(v);
+        } else if (strncmp(k->str, "reason:", 7) == 0) {
+            /* One writer's repr and another's value are the same reason. */
+            char *name = redis_overview_normalise(k->str + 7);
+            size_t j;
+            for (j = 0; j < out->nreasons; j++)
+                if (strcmp(out->reasons[j].name, name) == 0)
+                    break;
+            if (j == out->nreasons) {
+                out->reasons[j].name = name;
+                out->nreasons++;
+            } else {
+                free(name);
+            }
+            out->reasons[j].count += reply_int(v);
+        }
+    }
+    qsort(out->reasons, out->nreasons, sizeof(*out->reasons), count_cmp);
+}
+
+static void redis_overview_circuit(struct redis_overview *out, const redisReply *r)
+{
+    if (r == NULL || r->type != REDIS_REPLY_ARRAY || r->elements < 2 ||
+        r->element[0]->type != REDIS_REPLY_STRING) {
+        out->circuits_unknown++;
+        return;
+    }
+    const redisReply *forced = r->element[1];
+    bool is_forced = forced->type == REDIS_REPLY_STRING && forced->len > 0;
+    char *state = redis_overview_normalise(is_forced ? forced->str : r->element[0]->str);
+    out->circuits_forced += is_forced;
+    if (strcmp(state, "closed") == 0)
+        out->circuits_closed++;
+    else if (strcmp(state, "open") == 0)
+        out->circuits_open++;
+    else if (strcmp(state, "half_open") == 0)
+        out->circuits_half_open++;
+    else
+        out->circuits_unknown++;
+    free(state);
+}
+
+enum status redis_overview_get(struct redis_conn *c, const char *dlq_prefix,
+                               const char *circuit_prefix, int64_t now_us,
+                               struct redis_overview *out, struct error *err)
+{
+    enum status rc = STATUS_OK;
+    redisReply *replies[4] = {NULL, NULL, NULL, NULL};
+    char *index = xasprintf("%s:index", dlq_prefix);
+    char *stats = xasprintf("%s:stats", dlq_prefix);
+    char *circuits = xasprintf("%s:index", circuit_prefix);
+    char since[32];
+
+    memset(out, 0, sizeof(*out));
+    snprintf(since, sizeof(since), "%lld", (long long)(now_us / 1000000 - 3600));
+    const char *a0[] = {"ZCARD", index};
+    const char *a1[] = {"ZCOUNT", index, since, "+inf"};
+    const char *a2[] = {"HGETALL", stats};
+    const char *a3[] = {"SMEMBERS", circuits};
+    if ((rc = redis_conn_append(c, 2, a0, NULL, err)) != STATUS_OK ||
+        (rc = redis_conn_append(c, 4, a1, NULL, err)) != STATUS_OK ||
+        (rc = redis_conn_append(c, 2, a2, NULL, err)) != STATUS_OK ||
+        (rc = redis_conn_append(c, 2, a3, NULL, err)) != STATUS_OK)
+        goto out;
+    for (int i = 0; i < 4; i++) {
+        replies[i] = redis_conn_reply(c, err);
+        if (replies[i] == NULL) {
+            rc = err->status;
+            goto out;
+        }
+        if (replies[i]->type == REDIS_REPLY_ERROR) {
+            rc = error_set(err, redis_conn_error_status(replies[i]->str), "redis at %s: %.300s",
+                           redis_conn_endpoint(c), replies[i]->str);
+            /* read the rest so the connection stays in step */
+            for (int j = i + 1; j < 4; j++)
+                replies[j] = redis_conn_reply(c, NULL);
+            goto out;
+        }
+    }
+    out->dlq_depth = reply_int(replies[0]);
+    out->dlq_last_hour = reply_int(replies[1]);
+    redis_overview_stats(out, replies[2]);
+
+    const redisReply *names = replies[3];
+    size_t n = names->type == REDIS_REPLY_ARRAY ? names->elements : 0;
+    out->circuits_total = (int64_t)n;
+    if (n > CIRCUITS_MAX)
+        n = CIRCUITS_MAX;
+    size_t sent = 0;
+    for (size_t i = 0; i < n; i++) {
+        const redisReply *name = names->element[i];
+        if (name->type != REDIS_REPLY_STRING)
+            continue;
+        char *key = xasprintf("%s:%.*s", circuit_prefix, (int)name->len, name->str);
+        const char *av[] = {"HMGET", key, "state", "forced_state"};
+        rc = redis_conn_append(c, 4, av, NULL, err);
+        free(key);
+        if (rc != STATUS_OK)
+            goto out;
+        sent++;
+    }
+    for (size_t i = 0; i < sent; i++) {
+        redisReply *r = redis_conn_reply(c, err);
+        if (r == NULL) {
+            rc = err->status;
+            goto out;
+        }
+        redis_overview_circuit(out, r);
+        freeReplyObject(r);
+    }
+out:
+    for (int i = 0; i < 4; i++)
+        if (replies[i] != NULL)
+            freeReplyObject(replies[i]);
+    free(circuits);
+    free(stats);
+    free(index);
+    if (rc != STATUS_OK)
+        redis_overview_done(out);
+    return rc;
+}
+
+void redis_overview_done(struct redis_overview *out)
+{
+    for (size_t i = 0; i < out->nreasons; i++)
+        free(out->reasons[i].name);
+    free(out->reasons);
+    out->reasons = NULL;
+    out->nreasons = 0;
+}

@@ -1,0 +1,97 @@
+/* The command table and lookups over it. */
+#include <config.h>
+
+#include <string.h>
+
+#include "core/command.h"
+
+extern const struct command cmd_status_entry;
+extern const struct command cmd_migrate_entry;
+extern const struct command cmd_config_entry;
+extern const struct command cmd_stores_start_entry;
+extern const struct command cmd_stores_stop_entry;
+extern const struct command cmd_stores_env_entry;
+extern const struct command cmd_help_entry;
+
+static const struct command *const command_rows[] = {
+    &cmd_status_entry,
+    &cmd_migrate_entry,
+    &cmd_config_entry,
+    &cmd_stores_start_entry,
+    &cmd_stores_stop_entry,
+    &cmd_stores_env_entry,
+    &cmd_help_entry,
+};
+
+#define COMMAND_COUNT (sizeof(command_rows) / sizeof(command_rows[0]))
+
+const struct command *const *command_table(size_t *count)
+{
+    *count = COMMAND_COUNT;
+    return command_rows;
+}
+
+/* Does name consist of exactly words[0..k)? */
+static bool command_matches(const char *name, const char *const *words, size_t k)
+{
+    const char *p = name;
+    for (size_t i = 0; i < k; i++) {
+        size_t len = strlen(words[i]);
+        if (strncmp(p, words[i], len) != 0)
+            return false;
+        p += len;
+        if (i + 1 < k) {
+            if (*p != ' ')
+                return false;
+            p++;
+        }
+    }
+    return *p == '\0';
+}
+
+const struct command *command_find(const char *const *words, size_t n, size_t *used)
+{
+    for (size_t k = n < 3 ? n : 3; k > 0; k--) {
+        for (size_t i = 0; i < COMMAND_COUNT; i++) {
+            if (command_matches(command_rows[i]->name, words, k)) {
+                *used = k;
+                return command_rows[i];
+            }
+        }
+    }
+    *used = 0;
+    return NULL;
+}
+
+bool command_is_group(const char *word)
+{
+    size_t len = strlen(word);
+    for (size_t i = 0; i < COMMAND_COUNT; i++)
+        if (strncmp(command_rows[i]->name, word, len) == 0 && command_rows[i]->name[len] == ' ')
+            return true;
+    return false;
+}
+
+int command_flag_index(const struct command *cmd, const char *name)
+{
+    if (cmd->opts == NULL)
+        return -1;
+    for (int i = 0; cmd->opts[i].name != NULL && i < COMMAND_FLAGS_MAX; i++)
+        if (strcmp(cmd->opts[i].name, name) == 0)
+            return i;
+    return -1;
+}
+
+const char *command_arg(const struct command *cmd, const struct command_args *a,
+                        const char *name)
+{
+    int i = command_flag_index(cmd, name);
+    return i < 0 ? NULL : a->value[i];
+}
+
+bool command_writes(const struct command *cmd, const struct command_args *a)
+{
+    if (!(cmd->flags & COMMAND_WRITES))
+        return false;
+    return cmd->reads_with == NULL || command_arg(cmd, a, cmd->reads_with) == NULL;
+}

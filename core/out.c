@@ -1,0 +1,54 @@
+/* Command-line output. */
+#include <config.h>
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "core/out.h"
+#include "util/sanitize.h"
+#include "util/xmalloc.h"
+
+json_t *out_jstr(const char *s)
+{
+    if (s == NULL)
+        return json_null();
+    json_t *j = json_string(s);
+    if (j != NULL)
+        return j;
+    char *safe = sanitize_dup(s, 0);
+    j = json_string(safe);
+    free(safe);
+    return j != NULL ? j : json_string("");
+}
+
+void out_json(struct session *s, json_t *v)
+{
+    json_dumpf(v, s->out, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+    fputc('\n', s->out);
+    json_decref(v);
+}
+
+void out_printf(struct session *s, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vfprintf(s->out, fmt, ap);
+    va_end(ap);
+}
+
+char *out_safe(const struct session *s, const char *text, size_t width)
+{
+    struct buf b;
+    buf_init(&b);
+    if (text != NULL)
+        sanitize_append(&b, text, strlen(text), width, s->text_flags);
+    return buf_take(&b);
+}
+
+void out_error(const char *msg)
+{
+    char *safe = sanitize_dup(msg, sanitize_terminal_flags());
+    fprintf(stderr, "opsdeck: %s\n", safe);
+    free(safe);
+}

@@ -1,0 +1,78 @@
+/* Collecting the overview and deriving its alerts. */
+#include <config.h>
+
+#include <stdio.h>
+#include <string.h>
+
+#include "backends/pg_migrate.h"
+#include "core/overview.h"
+#include "util/timeutil.h"
+
+void overview_collect(struct session *s, struct overview *ov)
+{
+    struct redis_conn *rc = NULL;
+
+    memset(ov, 0, sizeof(*ov));
+    ov->at_us = time_now_us();
+    ov->latest_schema = pg_migrate_latest();
+
+    struct pg_conn *pg = session_pg(s);
+    ov->pg.status = pg_conn_ping(pg, &ov->pg.rtt_us, &ov->pg.err);
+    if (ov->pg.status == STATUS_OK)
+        ov->pg.status = pg_overview_get(pg, session_schema(s), &ov->pgo, &ov->pg.err);
+    ov->pg.endpoint = pg_conn_endpoint(pg);
+
+    ov->redis.status = session_redis(s, &rc, &ov->redis.err);
+    if (ov->redis.status == STATUS_OK) {
+        ov->redis.status = redis_conn_ping(rc, &ov->redis.rtt_us, &ov->redis.err);
+        if (ov->redis.status == STATUS_OK)
+            ov->redis.status = redis_overview_get(rc, config_str(s->cfg, OPTION_DLQ_PREFIX),
+                                                  config_str(s->cfg, OPTION_CIRCUIT_PREFIX),
+                                                  ov->at_us, &ov->rdo, &ov->redis.err);
+        ov->redis.endpoint = redis_conn_endpoint(rc);
+    } else {
+        ov->redis.endpoint = config_str(s->cfg, OPTION_REDIS);
+    }
+}
+
+void overview_done(struct overview *ov)
+{
+    redis_overview_done(&ov->rdo);
+}
+
+size_t overview_alerts(const struct overview *ov, struct overview_alert *out, size_t max)
+{
+    size_t n = 0;
+#define OVERVIEW_ADD(k, ...)                                                                       \
+    do {                                                                                           \
+        if (n < max) {                                                                             \
+            out[n].kind = (k);                                                                     \
+            snprintf(out[n].text, sizeof(out[n].text), __VA_ARGS__);                               \
+        }                                                                                          \
+        n++;                                                                                       \
+    } while (0)
+
+    if (ov->pg.status == STATUS_OK) {
+        if (ov->pgo.schema_version == 0)
+            OVERVIEW_ADD(OVERVIEW_ALERT_SCHEMA, "schema not migrated: run opsdeck migrate");
+        else if (ov->pgo.schema_version < ov->latest_schema)
+            OVERVIEW_ADD(OVERVIEW_ALERT_SCHEMA, "schema at version %d of %d: run opsdeck migrate",
+                         ov->pgo.schema_version, ov->latest_schema);
+        if (ov->pgo.approvals_oldest_us != 0 &&
+            ov->at_us - ov->pgo.approvals_oldest_us > OVERVIEW_APPROVAL_AGE_ALERT_MS * 1000LL) {
+            char age[32];
+            time_format_span((ov->at_us - ov->pgo.approvals_oldest_us) / 1000, age, sizeof(age));
+            OVERVIEW_ADD(OVERVIEW_ALERT_APPROVAL_AGE, "approval pending for %s (over 1h)", age);
+        }
+    }
+    if (ov->redis.status == STATUS_OK) {
+        if (ov->rdo.dlq_depth > OVERVIEW_DLQ_DEPTH_ALERT)
+            OVERVIEW_ADD(OVERVIEW_ALERT_DLQ_DEPTH, "DLQ depth %lld (over %d)",
+                         (long long)ov->rdo.dlq_depth, OVERVIEW_DLQ_DEPTH_ALERT);
+        if (ov->rdo.circuits_open > 0)
+            OVERVIEW_ADD(OVERVIEW_ALERT_CIRCUIT_OPEN, "%lld circuit%s OPEN",
+                         (long long)ov->rdo.circuits_open, ov->rdo.circuits_open == 1 ? "" : "s");
+    }
+#undef OVERVIEW_ADD
+    return n < max ? n : max;
+}
