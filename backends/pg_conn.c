@@ -158,8 +158,21 @@ static int pg_conn_wait(int fd, short events, int64_t deadline_ms)
     }
 }
 
+/* A refused login is the operator's rights, not an outage (exit 5). */
+static bool pg_conn_auth_failed(const char *msg)
+{
+    return strstr(msg, "authentication failed") != NULL ||
+           strstr(msg, "no password supplied") != NULL ||
+           strstr(msg, "permission denied") != NULL ||
+           strstr(msg, "no pg_hba.conf entry") != NULL;
+}
+
 static enum status pg_conn_fail(struct pg_conn *c, const char *reason, struct error *err)
 {
+    if (pg_conn_auth_failed(reason)) {
+        pg_conn_close(c);
+        return error_set(err, STATUS_DENIED, "postgres at %s: %s", c->endpoint, reason);
+    }
     pg_conn_close(c);
     health_failure(&c->health, true, time_mono_ms(), time_now_us(), reason);
     return error_set(err, STATUS_UNAVAILABLE, "postgres at %s: %s", c->endpoint, reason);

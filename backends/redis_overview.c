@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "backends/redis_internal.h"
 #include "backends/redis_overview.h"
@@ -18,8 +19,17 @@
 
 char *redis_overview_normalise(const char *s)
 {
-    const char *dot = strrchr(s, '.');
-    char *out = xstrdup(dot != NULL && dot[1] ? dot + 1 : s);
+    /* Only a Python enum repr ("DLQReason.VALIDATION_FAILED") is rewritten:
+     * any other value is data and stays exactly as written. */
+    const char *dot = strchr(s, '.');
+    bool repr = dot != NULL && dot > s && dot[1] != '\0' && strchr(dot + 1, '.') == NULL;
+    for (const char *p = s; repr && p < dot; p++)
+        repr = isalnum((unsigned char)*p) || *p == '_';
+    for (const char *p = dot + 1; repr && *p; p++)
+        repr = isupper((unsigned char)*p) || isdigit((unsigned char)*p) || *p == '_';
+    if (!repr)
+        return xstrdup(s);
+    char *out = xstrdup(dot + 1);
     for (char *p = out; *p; p++)
         *p = (char)tolower((unsigned char)*p);
     return out;
@@ -85,11 +95,11 @@ static void redis_overview_circuit(struct redis_overview *out, const redisReply 
     bool is_forced = forced->type == REDIS_REPLY_STRING && forced->len > 0;
     char *state = redis_overview_normalise(is_forced ? forced->str : r->element[0]->str);
     out->circuits_forced += is_forced;
-    if (strcmp(state, "closed") == 0)
+    if (strcasecmp(state, "closed") == 0)
         out->circuits_closed++;
-    else if (strcmp(state, "open") == 0)
+    else if (strcasecmp(state, "open") == 0)
         out->circuits_open++;
-    else if (strcmp(state, "half_open") == 0)
+    else if (strcasecmp(state, "half_open") == 0)
         out->circuits_half_open++;
     else
         out->circuits_unknown++;

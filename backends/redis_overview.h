@@ -37,9 +37,10 @@ enum status redis_overview_get(struct redis_conn *c, const char *dlq_prefix,
 /* Releases what redis_overview_get allocated; out may be reused. */
 void redis_overview_done(struct redis_overview *out);
 
-/* Normalises a state or reason as other writers spell it: lower case, and
- * an enum repr "CircuitBreakerState.OPEN" / "DLQReason.VALIDATION_FAILED"
- * reduced to the part after the last dot. Heap string, caller frees. */
+/* Reads a reason or state as seed 004's Python writes it: an enum repr
+ * ("DLQReason.VALIDATION_FAILED", "CircuitBreakerState.OPEN") becomes its
+ * lower-case value; anything else is returned unchanged. Heap string,
+ * caller frees. */
 char *redis_overview_normalise(const char *s);
 
 #endif

@@ -20,11 +20,10 @@ static json_t *cmd_status_time(int64_t us)
 
 static json_t *cmd_status_backend(const struct overview_backend *b)
 {
-    bool up = b->status == STATUS_OK;
-    return json_pack("{s:s, s:o, s:o, s:o}", "state", up ? "up" : "down", "endpoint",
+    return json_pack("{s:s, s:o, s:o, s:o}", "state", b->up ? "up" : "down", "endpoint",
                      out_jstr(b->endpoint), "rtt_us",
-                     up ? json_integer(b->rtt_us) : json_null(), "error",
-                     up ? json_null() : out_jstr(b->err.msg));
+                     b->up ? json_integer(b->rtt_us) : json_null(), "error",
+                     b->status == STATUS_OK ? json_null() : out_jstr(b->err.msg));
 }
 
 /* Everything as one JSON document; the text form is printed from it too,
@@ -114,6 +113,11 @@ static void cmd_status_backend_line(struct session *s, const char *name, json_t 
         out_printf(s, "%-10s up    %6.1fms  %s%s\n", name,
                    (double)json_integer_value(json_object_get(b, "rtt_us")) / 1000.0, endpoint,
                    extra);
+        if (json_is_string(json_object_get(b, "error"))) {
+            char *why = out_safe(s, json_string_value(json_object_get(b, "error")), 0);
+            out_printf(s, "%-10s       %s\n", "", why);
+            free(why);
+        }
     } else {
         char *why = out_safe(s, json_string_value(json_object_get(b, "error")), 0);
         out_printf(s, "%-10s DOWN  %s\n", name, why);

@@ -18,14 +18,16 @@ void overview_collect(struct session *s, struct overview *ov)
 
     struct pg_conn *pg = session_pg(s);
     ov->pg.status = pg_conn_ping(pg, &ov->pg.rtt_us, &ov->pg.err);
-    if (ov->pg.status == STATUS_OK)
+    ov->pg.up = ov->pg.status == STATUS_OK;
+    if (ov->pg.up)
         ov->pg.status = pg_overview_get(pg, session_schema(s), &ov->pgo, &ov->pg.err);
     ov->pg.endpoint = pg_conn_endpoint(pg);
 
     ov->redis.status = session_redis(s, &rc, &ov->redis.err);
     if (ov->redis.status == STATUS_OK) {
         ov->redis.status = redis_conn_ping(rc, &ov->redis.rtt_us, &ov->redis.err);
-        if (ov->redis.status == STATUS_OK)
+        ov->redis.up = ov->redis.status == STATUS_OK;
+        if (ov->redis.up)
             ov->redis.status = redis_overview_get(rc, config_str(s->cfg, OPTION_DLQ_PREFIX),
                                                   config_str(s->cfg, OPTION_CIRCUIT_PREFIX),
                                                   ov->at_us, &ov->rdo, &ov->redis.err);

@@ -18,7 +18,8 @@
 #define OVERVIEW_APPROVAL_AGE_ALERT_MS (3600 * 1000)
 
 struct overview_backend {
-    enum status status;     /* STATUS_OK when the numbers below are fresh */
+    bool up;                /* it answered a ping */
+    enum status status;     /* STATUS_OK when its counts are fresh */
     struct error err;       /* why not */
     int64_t rtt_us;
     const char *endpoint;   /* borrowed from the connection */

@@ -213,11 +213,21 @@ static int stores_lock(const char *dir, struct error *err)
         error_set(err, STATUS_USAGE, "%s: %s", dir, strerror(errno));
         return -1;
     }
-    /* Wait for another start or stop of the same folder to finish. */
-    if (flock(fd, LOCK_EX) != 0) {
-        error_set(err, STATUS_USAGE, "%s: cannot lock: %s", dir, strerror(errno));
-        close(fd);
-        return -1;
+    /* Wait, boundedly, for another start or stop of the same folder. */
+    int64_t deadline = time_mono_ms() + STORES_READY_MS;
+    while (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+        if (errno != EWOULDBLOCK && errno != EINTR) {
+            error_set(err, STATUS_USAGE, "%s: cannot lock: %s", dir, strerror(errno));
+            close(fd);
+            return -1;
+        }
+        if (time_mono_ms() > deadline) {
+            error_set(err, STATUS_UNAVAILABLE, "%s: another opsdeck keeps its lock", dir);
+            close(fd);
+            return -1;
+        }
+        struct timespec ts = {0, 50 * 1000000};
+        nanosleep(&ts, NULL);
     }
     return fd;
 }
@@ -463,6 +473,9 @@ enum status stores_start(const char *dir, pid_t owner, struct error *err)
     if (stores_pid(dir, "redis", "redis-server") == 0 &&
         (rc = stores_start_redis(dir, &user, err)) != STATUS_OK)
         goto out;
+    /* The watchdog must not inherit the lock, or stop would wait forever. */
+    close(lock);
+    lock = -1;
     if (owner > 0) {
         char *wpid = stores_path(dir, "watchdog.pid");
         pid_t w = proc_read_pidfile(wpid);

@@ -163,6 +163,17 @@ int proc_write_pidfile(const char *path, pid_t pid)
     return 0;
 }
 
+/* A process that exited may stay a zombie until its parent (init, for a
+ * server we started) reaps it; wait a little so that "stopped" means gone
+ * to everyone who checks with kill(pid, 0). */
+static void proc_wait_reaped(pid_t pid)
+{
+    for (int i = 0; i < 100 && kill(pid, 0) == 0; i++) {
+        waitpid(pid, NULL, WNOHANG);
+        proc_sleep_ms(20);
+    }
+}
+
 bool proc_stop(pid_t pid, int sig, int64_t timeout_ms)
 {
     int64_t deadline = time_mono_ms() + timeout_ms;
@@ -173,8 +184,10 @@ bool proc_stop(pid_t pid, int sig, int64_t timeout_ms)
     while (time_mono_ms() < deadline) {
         /* reap it if it happens to be our child */
         waitpid(pid, NULL, WNOHANG);
-        if (!proc_alive(pid))
+        if (!proc_alive(pid)) {
+            proc_wait_reaped(pid);
             return true;
+        }
         proc_sleep_ms(20);
     }
     kill(-pid, SIGKILL);

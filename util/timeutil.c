@@ -107,8 +107,8 @@ static bool parse_zone(const char *p, int64_t *offset_s)
     p++;
     if (!read_digits(&p, 2, &hh))
         return false;
-    if (*p == ':')
-        p++;
+    if (*p == ':' && *++p == '\0')
+        return false;
     if (*p != '\0' && !read_digits(&p, 2, &mm))
         return false;
     if (*p != '\0' || hh > 23 || mm > 59)
@@ -129,7 +129,8 @@ bool time_parse_iso(const char *s, int64_t *us)
     if (!read_digits(&p, 4, &y) || *p++ != '-' || !read_digits(&p, 2, &mo) || *p++ != '-' ||
         !read_digits(&p, 2, &d))
         return false;
-    if (mo < 1 || mo > 12 || d < 1 || d > mdays[mo - 1])
+    bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+    if (mo < 1 || mo > 12 || d < 1 || d > mdays[mo - 1] || (mo == 2 && d == 29 && !leap))
         return false;
     if (*p == 'T' || *p == 't' || (*p == ' ' && isdigit((unsigned char)p[1]))) {
         p++;
