@@ -71,17 +71,18 @@ assert_eq "7|0" \
                  FROM information_schema.role_table_grants
                 WHERE table_schema = '$S' AND grantee IN ('opsdeck_viewer', 'opsdeck_operator')")" \
     "information_schema lists SELECT grants to opsdeck_viewer and no other grant to the roles"
+privs=$(psql_q "SELECT t || ':' || has_table_privilege('opsdeck_viewer', '$S.' || t, 'SELECT') || '|' ||
+                      has_table_privilege('opsdeck_operator', '$S.' || t, 'SELECT') || '|' ||
+                      has_table_privilege('opsdeck_viewer', '$S.' || t, 'INSERT, UPDATE, DELETE, TRUNCATE') || '|' ||
+                      has_table_privilege('opsdeck_operator', '$S.' || t, 'INSERT') || '|' ||
+                      has_table_privilege('opsdeck_operator', '$S.' || t, 'UPDATE') || '|' ||
+                      has_table_privilege('opsdeck_operator', '$S.' || t, 'DELETE') || '|' ||
+                      has_table_privilege('opsdeck_operator', '$S.' || t, 'TRUNCATE') || '|' ||
+                      has_any_column_privilege('opsdeck_operator', '$S.' || t, 'INSERT, UPDATE')
+                 FROM unnest(string_to_array('$TABLES', ' ')) AS t")
 for t in $TABLES; do
     assert_eq "true|true|false|false|false|false|false|false" \
-        "$(psql_q "SELECT has_table_privilege('opsdeck_viewer', '$S.$t', 'SELECT') || '|' ||
-                          has_table_privilege('opsdeck_operator', '$S.$t', 'SELECT') || '|' ||
-                          has_table_privilege('opsdeck_viewer', '$S.$t', 'INSERT, UPDATE, DELETE, TRUNCATE') || '|' ||
-                          has_table_privilege('opsdeck_operator', '$S.$t', 'INSERT') || '|' ||
-                          has_table_privilege('opsdeck_operator', '$S.$t', 'UPDATE') || '|' ||
-                          has_table_privilege('opsdeck_operator', '$S.$t', 'DELETE') || '|' ||
-                          has_table_privilege('opsdeck_operator', '$S.$t', 'TRUNCATE') || '|' ||
-                          has_any_column_privilege('opsdeck_operator', '$S.$t', 'INSERT, UPDATE')")" \
-        "$t: SELECT only for both roles"
+        "$(printf '%s\n' "$privs" | sed -n "s/^$t://p")" "$t: SELECT only for both roles"
 done
 assert_eq "false|false" \
     "$(psql_q "SELECT has_function_privilege('opsdeck_viewer', '$S.save_saga(jsonb)', 'EXECUTE') || '|' ||

@@ -85,6 +85,15 @@ assert_match 'DLQ depth 12' "$alerts" "DLQ depth alert"
 assert_match 'approval pending for 3h' "$alerts" "approval age alert"
 assert_match '2 circuits OPEN' "$alerts" "circuit open alert"
 
+# Every count is served by an index: with sequential scans made a last
+# resort for opsdeck's session, no table of the schema is scanned.
+psql_q "SELECT pg_stat_reset()" >/dev/null
+PGOPTIONS="-c enable_seqscan=off" "$OPSDECK" status >/dev/null || fail "status with enable_seqscan=off"
+sleep 0.5
+scanned=$(psql_q "SELECT string_agg(relname || ':' || seq_scan, ' ') FROM pg_stat_user_tables
+                  WHERE schemaname = 'wf' AND seq_scan > 0")
+assert_eq "" "$scanned" "status scans no table"
+
 run status
 expect_rc 0 "text status on populated stores"
 assert_match '^sagas +3 running, 1 compensating, 1 failed in 24h' "$out" "text saga line"
