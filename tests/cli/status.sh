@@ -49,7 +49,7 @@ now=$(date +%s)
 for i in 1 2 3 4 5 6 7 8 9 10 11 12; do
     redis_q HSET "dlq:ev$i" data "{\"event_id\":\"ev$i\",\"failure_reason\":\"DLQReason.VALIDATION_FAILED\"}" \
         created_at "2026-11-17T00:36:49.039618" status pending_review >/dev/null
-    redis_q ZADD dlq:index $((now - i * 600)) "ev$i" >/dev/null
+    redis_q ZADD dlq:index $((now - i * 600 + 300)) "ev$i" >/dev/null
 done
 redis_q HSET dlq:stats total_failed_events 15 reason:validation_failed 12 \
     reason:processing_timeout 3 source:orders 15 >/dev/null
@@ -72,7 +72,7 @@ age=$(jq_py 'd["approvals"]["oldest_age_s"]')
 ok "oldest approval age is about 3h"
 assert_eq "2 1" "$(jq_py '"%d %d" % (d["schedules"]["total"], d["schedules"]["paused"])')" \
     "schedule counts"
-assert_eq "12 5 15" "$(jq_py '"%d %d %d" % (d["dlq"]["depth"], d["dlq"]["last_hour"], d["dlq"]["total_failed"])')" \
+assert_eq "12 6 15" "$(jq_py '"%d %d %d" % (d["dlq"]["depth"], d["dlq"]["last_hour"], d["dlq"]["total_failed"])')" \
     "DLQ depth, last hour, total"
 assert_eq "validation_failed:12 processing_timeout:3" \
     "$(jq_py '" ".join("%s:%d" % (r["reason"], r["count"]) for r in d["dlq"]["by_reason"])')" \
