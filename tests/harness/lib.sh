@@ -88,6 +88,23 @@ redis_q()
     redis-cli -s "$REDIS_SOCK" "$@"
 }
 
+# pg_freeze / pg_thaw: stop or continue the whole private PostgreSQL, the
+# postmaster and every backend (each in a session of its own, so a signal
+# to the postmaster's group would not reach them). A stopped postmaster
+# alone still lets open sessions answer.
+pg_freeze()
+{
+    _pm=$(cat "$STORES_DIR/postgres.pid")
+    kill -STOP "$_pm"
+    pkill -STOP -P "$_pm" || true
+}
+pg_thaw()
+{
+    _pm=$(cat "$STORES_DIR/postgres.pid")
+    pkill -CONT -P "$_pm" || true
+    kill -CONT "$_pm"
+}
+
 # migrate: applies opsdeck's schema to the private server.
 migrate()
 {
