@@ -1,6 +1,8 @@
 /* Overview counts from Redis, pipelined: the first round trip reads the DLQ
  * index, its stats hash and the circuit registry; the second reads each
- * registered circuit's state. */
+ * registered circuit's state. Breakers are found through the registry set
+ * <circuit_prefix>:index, never by scanning the key space; a store without
+ * the registry is reported as such, not as "no circuits". */
 #include <config.h>
 
 #include <ctype.h>
@@ -35,7 +37,7 @@ char *redis_overview_normalise(const char *s)
     return out;
 }
 
-static int64_t reply_int(const redisReply *r)
+static int64_t redis_overview_int(const redisReply *r)
 {
     if (r == NULL)
         return 0;
@@ -46,7 +48,7 @@ static int64_t reply_int(const redisReply *r)
     return 0;
 }
 
-static int count_cmp(const void *a, const void *b)
+static int redis_overview_count_cmp(const void *a, const void *b)
 {
     const struct redis_count *x = a, *y = b;
     if (x->count != y->count)
@@ -64,7 +66,7 @@ static void redis_overview_stats(struct redis_overview *out, const redisReply *s
         if (k->type != REDIS_REPLY_STRING)
             continue;
         if (strcmp(k->str, "total_failed_events") == 0) {
-            out->dlq_total_failed = reply_int(v);
+            out->dlq_total_failed = redis_overview_int(v);
         } else if (strncmp(k->str, "reason:", 7) == 0) {
             /* One writer's repr and another's value are the same reason. */
             char *name = redis_overview_normalise(k->str + 7);
@@ -78,10 +80,10 @@ static void redis_overview_stats(struct redis_overview *out, const redisReply *s
             } else {
                 free(name);
             }
-            out->reasons[j].count += reply_int(v);
+            out->reasons[j].count += redis_overview_int(v);
         }
     }
-    qsort(out->reasons, out->nreasons, sizeof(*out->reasons), count_cmp);
+    qsort(out->reasons, out->nreasons, sizeof(*out->reasons), redis_overview_count_cmp);
 }
 
 static void redis_overview_circuit(struct redis_overview *out, const redisReply *r)
@@ -111,7 +113,7 @@ enum status redis_overview_get(struct redis_conn *c, const char *dlq_prefix,
                                struct redis_overview *out, struct error *err)
 {
     enum status rc = STATUS_OK;
-    redisReply *replies[4] = {NULL, NULL, NULL, NULL};
+    redisReply *replies[5] = {NULL, NULL, NULL, NULL, NULL};
     char *index = xasprintf("%s:index", dlq_prefix);
     char *stats = xasprintf("%s:stats", dlq_prefix);
     char *circuits = xasprintf("%s:index", circuit_prefix);
@@ -123,12 +125,14 @@ enum status redis_overview_get(struct redis_conn *c, const char *dlq_prefix,
     const char *a1[] = {"ZCOUNT", index, since, "+inf"};
     const char *a2[] = {"HGETALL", stats};
     const char *a3[] = {"SMEMBERS", circuits};
+    const char *a4[] = {"EXISTS", circuits};
     if ((rc = redis_conn_append(c, 2, a0, NULL, err)) != STATUS_OK ||
         (rc = redis_conn_append(c, 4, a1, NULL, err)) != STATUS_OK ||
         (rc = redis_conn_append(c, 2, a2, NULL, err)) != STATUS_OK ||
-        (rc = redis_conn_append(c, 2, a3, NULL, err)) != STATUS_OK)
+        (rc = redis_conn_append(c, 2, a3, NULL, err)) != STATUS_OK ||
+        (rc = redis_conn_append(c, 2, a4, NULL, err)) != STATUS_OK)
         goto out;
-    for (int i = 0; i < 4; i++) {
+    for (int i = 0; i < 5; i++) {
         replies[i] = redis_conn_reply(c, err);
         if (replies[i] == NULL) {
             rc = err->status;
@@ -138,13 +142,14 @@ enum status redis_overview_get(struct redis_conn *c, const char *dlq_prefix,
             rc = error_set(err, redis_conn_error_status(replies[i]->str), "redis at %s: %.300s",
                            redis_conn_endpoint(c), replies[i]->str);
             /* read the rest so the connection stays in step */
-            for (int j = i + 1; j < 4; j++)
+            for (int j = i + 1; j < 5; j++)
                 replies[j] = redis_conn_reply(c, NULL);
             goto out;
         }
     }
-    out->dlq_depth = reply_int(replies[0]);
-    out->dlq_last_hour = reply_int(replies[1]);
+    out->circuits_registry = redis_overview_int(replies[4]) > 0;
+    out->dlq_depth = redis_overview_int(replies[0]);
+    out->dlq_last_hour = redis_overview_int(replies[1]);
     redis_overview_stats(out, replies[2]);
 
     const redisReply *names = replies[3];
@@ -175,7 +180,7 @@ enum status redis_overview_get(struct redis_conn *c, const char *dlq_prefix,
         freeReplyObject(r);
     }
 out:
-    for (int i = 0; i < 4; i++)
+    for (int i = 0; i < 5; i++)
         if (replies[i] != NULL)
             freeReplyObject(replies[i]);
     free(circuits);

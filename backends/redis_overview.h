@@ -4,6 +4,7 @@
 #ifndef OPSDECK_BACKENDS_REDIS_OVERVIEW_H
 #define OPSDECK_BACKENDS_REDIS_OVERVIEW_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -21,6 +22,7 @@ struct redis_overview {
     int64_t dlq_total_failed;   /* <dlq>:stats total_failed_events */
     struct redis_count *reasons; /* <dlq>:stats reason:* by count, largest first */
     size_t nreasons;
+    bool circuits_registry;     /* <circuit>:index exists; without it states are unknown */
     int64_t circuits_total;     /* names in <circuit>:index */
     int64_t circuits_closed;
     int64_t circuits_open;

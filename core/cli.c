@@ -1,6 +1,7 @@
 /* Command-line parsing and dispatch. */
 #include <config.h>
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -124,9 +125,17 @@ enum status cli_parse(struct cli *cli, int argc, char **argv, struct error *err)
     size_t used;
     cli->cmd = command_find((const char *const *)argv + i, (size_t)(argc - i), &used);
     if (cli->cmd == NULL) {
-        if (strcmp(argv[i], "help") != 0 && command_is_group(argv[i]))
-            return error_set(err, STATUS_USAGE, "'%s' needs a subcommand; see opsdeck help",
-                             argv[i]);
+        if (command_is_group(argv[i])) {
+            /* "opsdeck stores --help" lists the group's verbs */
+            for (int j = i + 1; j < argc; j++)
+                if (strcmp(argv[j], "--help") == 0 || strcmp(argv[j], "-h") == 0) {
+                    cli->group = argv[i];
+                    cli->help = true;
+                    return STATUS_OK;
+                }
+            return error_set(err, STATUS_USAGE, "'%s' needs a subcommand; see opsdeck %s --help",
+                             argv[i], argv[i]);
+        }
         return error_set(err, STATUS_USAGE, "unknown verb '%s'; see opsdeck help", argv[i]);
     }
     i += (int)used;
@@ -266,6 +275,22 @@ void cli_usage(FILE *f)
 #undef CLI_EXIT_ROW
 }
 
+void cli_usage_group(FILE *f, const char *group)
+{
+    size_t n, len = strlen(group);
+    const struct command *const *rows = command_table(&n);
+    fprintf(f, "usage: opsdeck %s VERB [ARGS]\n\nVerbs:\n", group);
+    for (size_t i = 0; i < n; i++) {
+        if (strncmp(rows[i]->name, group, len) != 0 || rows[i]->name[len] != ' ')
+            continue;
+        char left[96];
+        snprintf(left, sizeof(left), "%s%s%s", rows[i]->name, rows[i]->usage[0] ? " " : "",
+                 rows[i]->usage);
+        fprintf(f, "  %-40s %s\n", left, rows[i]->summary);
+    }
+    fprintf(f, "\nSee opsdeck %s VERB --help for one of them.\n", group);
+}
+
 void cli_usage_command(FILE *f, const struct command *cmd)
 {
     fprintf(f, "usage: opsdeck %s%s%s\n\n%s\n", cmd->name, cmd->usage[0] ? " " : "", cmd->usage,
@@ -301,6 +326,8 @@ int cli_main(int argc, char **argv)
     if (cli.help || cli.cmd == NULL) {
         if (cli.cmd != NULL)
             cli_usage_command(stdout, cli.cmd);
+        else if (cli.group != NULL)
+            cli_usage_group(stdout, cli.group);
         else if (cli.help)
             cli_usage(stdout);
         else
@@ -321,7 +348,9 @@ int cli_main(int argc, char **argv)
     }
     s = session_new(cfg);
     rc = cli.cmd->run(s, cli.cmd, &cli.args, &err);
-    fflush(stdout);
+    /* A result that could not be written was not delivered. */
+    if (fflush(stdout) != 0 && rc == STATUS_OK)
+        rc = error_set(&err, STATUS_USAGE, "cannot write the output: %s", strerror(errno));
 out:
     if (rc != STATUS_OK)
         out_error(err.msg[0] ? err.msg : status_text(rc));

@@ -24,6 +24,7 @@ struct cli {
     } globals[CLI_GLOBALS_MAX];
     size_t nglobals;
     bool help;                     /* --help or -h */
+    const char *group;             /* "stores" in "opsdeck stores --help" */
     bool version;                  /* --version */
 };
 
@@ -43,6 +44,9 @@ int cli_main(int argc, char **argv);
 
 /* Prints the general usage (verbs, global flags, exit codes) to f. */
 void cli_usage(FILE *f);
+
+/* Prints the verbs of a group ("stores") to f. */
+void cli_usage_group(FILE *f, const char *group);
 
 /* Prints one verb's usage, help and flags to f. */
 void cli_usage_command(FILE *f, const struct command *cmd);

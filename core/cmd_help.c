@@ -16,6 +16,10 @@ static enum status cmd_help_run(struct session *s, const struct command *cmd,
     }
     size_t used;
     const struct command *c = command_find(a->pos, a->npos, &used);
+    if (c == NULL && a->npos == 1 && command_is_group(a->pos[0])) {
+        cli_usage_group(stdout, a->pos[0]);
+        return STATUS_OK;
+    }
     if (c == NULL || used != a->npos)
         return error_set(err, STATUS_USAGE, "no verb '%s'; see opsdeck help", a->pos[0]);
     cli_usage_command(stdout, c);

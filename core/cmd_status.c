@@ -82,7 +82,8 @@ static json_t *cmd_status_json(struct session *s, const struct overview *ov)
                                       (json_int_t)r->dlq_total_failed, "by_reason", reasons));
         json_object_set_new(
             root, "circuits",
-            json_pack("{s:I, s:I, s:I, s:I, s:I, s:I}", "total", (json_int_t)r->circuits_total,
+            json_pack("{s:b, s:I, s:I, s:I, s:I, s:I, s:I}", "registry", r->circuits_registry,
+                      "total", (json_int_t)r->circuits_total,
                       "closed", (json_int_t)r->circuits_closed, "open",
                       (json_int_t)r->circuits_open, "half_open", (json_int_t)r->circuits_half_open,
                       "forced", (json_int_t)r->circuits_forced, "unknown",
@@ -185,7 +186,11 @@ static void cmd_status_text(struct session *s, json_t *root)
     } else {
         out_printf(s, "%-10s unavailable\n", "dlq");
     }
-    if ((o = json_object_get(root, "circuits")) && json_is_object(o))
+    if ((o = json_object_get(root, "circuits")) && json_is_object(o) &&
+        !json_is_true(json_object_get(o, "registry")))
+        out_printf(s, "%-10s unknown: no registry %s:index (services SADD their breaker names "
+                      "to it)\n", "circuits", config_str(s->cfg, OPTION_CIRCUIT_PREFIX));
+    else if ((o = json_object_get(root, "circuits")) && json_is_object(o))
         out_printf(s, "%-10s %lld: %lld closed, %lld open, %lld half-open, %lld forced, %lld unknown\n",
                    "circuits", (long long)cmd_status_int(o, "total"),
                    (long long)cmd_status_int(o, "closed"), (long long)cmd_status_int(o, "open"),

@@ -2,10 +2,12 @@
 #include <config.h>
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "backends/pg_migrate.h"
 #include "core/overview.h"
+#include "util/mask.h"
 #include "util/timeutil.h"
 
 void overview_collect(struct session *s, struct overview *ov)
@@ -33,13 +35,17 @@ void overview_collect(struct session *s, struct overview *ov)
                                                   ov->at_us, &ov->rdo, &ov->redis.err);
         ov->redis.endpoint = redis_conn_endpoint(rc);
     } else {
-        ov->redis.endpoint = config_str(s->cfg, OPTION_REDIS);
+        /* The URL did not parse: show it, but never its password. */
+        ov->redis_url_masked = mask_secret(config_str(s->cfg, OPTION_REDIS));
+        ov->redis.endpoint = ov->redis_url_masked;
     }
 }
 
 void overview_done(struct overview *ov)
 {
     redis_overview_done(&ov->rdo);
+    free(ov->redis_url_masked);
+    ov->redis_url_masked = NULL;
 }
 
 size_t overview_alerts(const struct overview *ov, struct overview_alert *out, size_t max)

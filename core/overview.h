@@ -32,6 +32,7 @@ struct overview {
     struct pg_overview pgo;
     struct redis_overview rdo;
     int latest_schema;      /* the version this binary carries */
+    char *redis_url_masked; /* owned: the endpoint shown when the URL is bad */
 };
 
 enum overview_alert_kind {

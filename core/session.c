@@ -14,6 +14,9 @@ struct session *session_new(struct config *cfg)
     s->json = config_bool(cfg, OPTION_JSON);
     s->text_flags = sanitize_terminal_flags();
     s->out = stdout;
+    size_t n;
+    const char *const *words = config_list(cfg, OPTION_REDACT, &n);
+    redact_init(&s->redact, words, n);
     return s;
 }
 
@@ -23,6 +26,7 @@ void session_free(struct session *s)
         return;
     pg_conn_free(s->pg);
     redis_conn_free(s->redis);
+    redact_done(&s->redact);
     config_free(s->cfg);
     free(s);
 }

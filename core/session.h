@@ -9,6 +9,7 @@
 #include "backends/pg_conn.h"
 #include "backends/redis_conn.h"
 #include "core/config.h"
+#include "core/redact.h"
 #include "util/status.h"
 
 struct session {
@@ -18,6 +19,7 @@ struct session {
     bool json;                /* --json */
     unsigned text_flags;      /* sanitize flags for text output */
     FILE *out;                /* where results go (stdout) */
+    struct redact redact;     /* from the redact setting */
 };
 
 /* Takes ownership of cfg. Free with session_free (NULL-safe). */

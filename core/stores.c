@@ -3,9 +3,13 @@
  *   run/          unix sockets (.s.PGSQL.5432, redis.sock), mode 0700
  *   pg/           the PostgreSQL cluster (initdb on first start)
  *   redis/        Redis's working folder
- *   log/          initdb.log, postgres.log, redis.log, watchdog.log
- *   postgres.pid redis.pid watchdog.pid   what stop signals
- *   lock          serialises start and stop */
+ *   log/          initdb.log, postgres.log, redis.log (written by the servers' user)
+ *   postgres.pid redis.pid watchdog.pid   "PID STARTTIME": what stop signals
+ *   watchdog.log  the watchdog's complaints
+ *   lock          serialises start and stop
+ * The folder itself must be ours and writable by nobody else: everything
+ * we (maybe root) write goes there, and the servers' user writes only in
+ * the subfolders it owns. */
 #include <config.h>
 
 #include <dirent.h>
@@ -54,7 +58,17 @@ static char *stores_path(const char *dir, const char *name)
 
 char *stores_postgres_conninfo(const char *dir)
 {
-    return xasprintf("host=%s/run port=" STORES_PG_PORT " user=postgres dbname=postgres", dir);
+    /* libpq's quoting: the folder may hold blanks, quotes or backslashes */
+    struct buf b;
+    buf_init(&b);
+    buf_adds(&b, "host='");
+    for (const char *p = dir; *p; p++) {
+        if (*p == '\'' || *p == '\\')
+            buf_addc(&b, '\\');
+        buf_addc(&b, *p);
+    }
+    buf_adds(&b, "/run' port=" STORES_PG_PORT " user=postgres dbname=postgres");
+    return buf_take(&b);
 }
 
 char *stores_redis_url(const char *dir)
@@ -80,8 +94,10 @@ static int stores_mkdirs(const char *path, mode_t mode)
     return 0;
 }
 
-/* The user the servers run as: ourselves, or when root the "postgres"
- * system user (Debian's packages create it), else "nobody". */
+/* The user the servers run as: ourselves, or when root a dedicated
+ * unprivileged user: OPSDECK_STORES_USER, else "postgres" (Debian's
+ * packages create it). Never a shared one like nobody: the private cluster
+ * trusts every local connection its user can make. */
 static enum status stores_user(struct proc_user *user, struct error *err)
 {
     user->uid = (uid_t)-1;
@@ -89,13 +105,15 @@ static enum status stores_user(struct proc_user *user, struct error *err)
     user->name = NULL;
     if (geteuid() != 0)
         return STATUS_OK;
-    struct passwd *pw = getpwnam("postgres");
-    if (pw == NULL)
-        pw = getpwnam("nobody");
-    if (pw == NULL)
+    const char *name = getenv("OPSDECK_STORES_USER");
+    if (name == NULL || *name == '\0')
+        name = "postgres";
+    struct passwd *pw = getpwnam(name);
+    if (pw == NULL || pw->pw_uid == 0)
         return error_set(err, STATUS_USAGE,
-                         "running as root and neither user postgres nor nobody exists "
-                         "to run the servers as");
+                         "running as root, the servers need an unprivileged user of their own: "
+                         "user %s does not exist (install postgresql, or set "
+                         "OPSDECK_STORES_USER)", name);
     user->uid = pw->pw_uid;
     user->gid = pw->pw_gid;
     user->name = pw->pw_name;
@@ -126,6 +144,23 @@ static enum status stores_check_reachable(const char *dir, const struct proc_use
                                  dir, user->name, tmp);
         }
     }
+    return STATUS_OK;
+}
+
+/* Everything we write lands in dir: it must be a real folder of ours that
+ * nobody else can write, or another user could plant symlinks in it. */
+static enum status stores_check_dir(const char *dir, struct error *err)
+{
+    struct stat st;
+    if (lstat(dir, &st) != 0)
+        return error_set(err, STATUS_USAGE, "%s: %s", dir, strerror(errno));
+    if (!S_ISDIR(st.st_mode))
+        return error_set(err, STATUS_USAGE, "%s is not a folder", dir);
+    if (st.st_uid != geteuid() || (st.st_mode & (S_IWGRP | S_IWOTH)))
+        return error_set(err, STATUS_USAGE,
+                         "%s must belong to you and be writable by nobody else "
+                         "(owner %d, mode %03o)", dir, (int)st.st_uid,
+                         (unsigned)(st.st_mode & 0777));
     return STATUS_OK;
 }
 
@@ -195,7 +230,7 @@ static pid_t stores_pid(const char *dir, const char *name, const char *prog)
     char *path = xasprintf("%s/%s.pid", dir, name);
     pid_t pid = proc_read_pidfile(path);
     free(path);
-    return pid > 0 && proc_alive(pid) && proc_is(pid, prog) ? pid : 0;
+    return pid > 0 && proc_is(pid, prog) ? pid : 0;
 }
 
 bool stores_running(const char *dir)
@@ -207,7 +242,7 @@ bool stores_running(const char *dir)
 static int stores_lock(const char *dir, struct error *err)
 {
     char *path = stores_path(dir, "lock");
-    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
     free(path);
     if (fd < 0) {
         error_set(err, STATUS_USAGE, "%s: %s", dir, strerror(errno));
@@ -292,17 +327,47 @@ static enum status stores_wait(const char *dir, pid_t pid, const char *what, con
 {
     int64_t deadline = time_mono_ms() + STORES_READY_MS;
     while (time_mono_ms() < deadline) {
-        if (ready(dir))
-            return STATUS_OK;
         int st;
+        /* Our child must be the one answering, not a stray old server. */
         if (waitpid(pid, &st, WNOHANG) == pid)
             return error_set(err, STATUS_UNAVAILABLE, "%s exited while starting; see %s", what, log);
+        if (ready(dir)) {
+            if (waitpid(pid, &st, WNOHANG) == pid)
+                return error_set(err, STATUS_UNAVAILABLE,
+                                 "%s exited while starting, and another server answers in "
+                                 "%s; see %s", what, dir, log);
+            return STATUS_OK;
+        }
         struct timespec ts = {0, 50 * 1000000};
         nanosleep(&ts, NULL);
     }
     proc_stop(pid, SIGKILL, 1000);
     return error_set(err, STATUS_UNAVAILABLE, "%s did not answer within %ds; see %s", what,
                      STORES_READY_MS / 1000, log);
+}
+
+/* The live postmaster of dir/pg per its own postmaster.pid (first line the
+ * pid, second the data folder), or 0. */
+static pid_t stores_postmaster(const char *dir)
+{
+    char *path = stores_path(dir, "pg/postmaster.pid");
+    char *pgdata = stores_path(dir, "pg");
+    FILE *f = fopen(path, "r");
+    char line1[64] = "", line2[4096] = "";
+    pid_t pid = 0;
+    if (f != NULL) {
+        if (fgets(line1, sizeof(line1), f) != NULL && fgets(line2, sizeof(line2), f) != NULL) {
+            line2[strcspn(line2, "\n")] = '\0';
+            long v = strtol(line1, NULL, 10);
+            if (v > 0 && strcmp(line2, pgdata) == 0 && proc_alive((pid_t)v) &&
+                proc_is((pid_t)v, "postgres"))
+                pid = (pid_t)v;
+        }
+        fclose(f);
+    }
+    free(pgdata);
+    free(path);
+    return pid;
 }
 
 static enum status stores_start_pg(const char *dir, const struct proc_user *user,
@@ -329,14 +394,29 @@ static enum status stores_start_pg(const char *dir, const struct proc_user *user
                     "-c", "fsync=off", "-c", "synchronous_commit=off",
                     "-c", "full_page_writes=off", "-c", "max_connections=200",
                     "-c", "shared_buffers=128MB", NULL};
-    pid_t pid = proc_spawn(argv, user, log);
+    pid_t pid = stores_postmaster(dir);
+    if (pid > 0) {
+        /* A server of this folder whose pid file we lost: take it back. */
+        if (proc_write_pidfile(pidfile, pid) != 0)
+            rc = error_set(err, STATUS_USAGE, "%s: %s", pidfile, strerror(errno));
+        goto out;
+    }
+    pid = proc_spawn(argv, user, log);
     if (pid < 0) {
         rc = error_set(err, STATUS_UNAVAILABLE, "cannot start postgres: %s", strerror(errno));
         goto out;
     }
-    rc = stores_wait(dir, pid, "postgres", log, stores_pg_ready, err);
-    if (rc == STATUS_OK && proc_write_pidfile(pidfile, pid) != 0)
+    /* Recorded at once, so an interrupted start still leaves it stoppable. */
+    if (proc_write_pidfile(pidfile, pid) != 0) {
+        proc_stop(pid, SIGINT, STORES_STOP_MS);
         rc = error_set(err, STATUS_USAGE, "%s: %s", pidfile, strerror(errno));
+        goto out;
+    }
+    rc = stores_wait(dir, pid, "postgres", log, stores_pg_ready, err);
+    if (rc != STATUS_OK) {
+        proc_stop(pid, SIGINT, STORES_STOP_MS);
+        unlink(pidfile);
+    }
 out:
     free(pidfile);
     free(log);
@@ -373,9 +453,16 @@ static enum status stores_start_redis(const char *dir, const struct proc_user *u
         rc = error_set(err, STATUS_UNAVAILABLE, "cannot start redis-server: %s", strerror(errno));
         goto out;
     }
-    rc = stores_wait(dir, pid, "redis-server", log, stores_redis_ready, err);
-    if (rc == STATUS_OK && proc_write_pidfile(pidfile, pid) != 0)
+    if (proc_write_pidfile(pidfile, pid) != 0) {
+        proc_stop(pid, SIGTERM, STORES_STOP_MS);
         rc = error_set(err, STATUS_USAGE, "%s: %s", pidfile, strerror(errno));
+        goto out;
+    }
+    rc = stores_wait(dir, pid, "redis-server", log, stores_redis_ready, err);
+    if (rc != STATUS_OK) {
+        proc_stop(pid, SIGTERM, STORES_STOP_MS);
+        unlink(pidfile);
+    }
 out:
     free(pidfile);
     free(log);
@@ -391,7 +478,7 @@ out:
 static void stores_watch(const char *dir, pid_t owner)
 {
     char *pidfile = stores_path(dir, "watchdog.pid");
-    char *log = stores_path(dir, "log/watchdog.log");
+    char *log = stores_path(dir, "watchdog.log");
     pid_t pid = fork();
     if (pid != 0) {
         if (pid > 0) {
@@ -405,13 +492,16 @@ static void stores_watch(const char *dir, pid_t owner)
     setsid();
     if (fork() != 0)
         _exit(0);
+    proc_close_from_3();
     int null = open("/dev/null", O_RDWR);
-    int lfd = open(log, O_WRONLY | O_CREAT | O_APPEND, 0644);
+    int lfd = open(log, O_WRONLY | O_CREAT | O_APPEND | O_NOFOLLOW, 0600);
     if (null >= 0) {
         dup2(null, STDIN_FILENO);
         dup2(lfd >= 0 ? lfd : null, STDOUT_FILENO);
         dup2(lfd >= 0 ? lfd : null, STDERR_FILENO);
     }
+    if (chdir("/") != 0)
+        _exit(1);
     signal(SIGINT, SIG_IGN);
     signal(SIGHUP, SIG_IGN);
     signal(SIGTERM, SIG_DFL);
@@ -456,14 +546,15 @@ enum status stores_start(const char *dir, pid_t owner, struct error *err)
         rc = error_set(err, STATUS_USAGE, "%s: %s", dir, strerror(errno));
         goto out;
     }
-    if ((rc = stores_check_reachable(dir, &user, err)) != STATUS_OK)
+    if ((rc = stores_check_dir(dir, err)) != STATUS_OK ||
+        (rc = stores_check_reachable(dir, &user, err)) != STATUS_OK)
         goto out;
     if ((lock = stores_lock(dir, err)) < 0) {
         rc = err->status;
         goto out;
     }
     if (stores_mkdirs(run, 0700) != 0 || !stores_own(run, &user) ||
-        stores_mkdirs(logdir, 0755) != 0 || !stores_own(logdir, &user)) {
+        stores_mkdirs(logdir, 0750) != 0 || !stores_own(logdir, &user)) {
         rc = error_set(err, STATUS_USAGE, "%s: %s", dir, strerror(errno));
         goto out;
     }
@@ -480,7 +571,7 @@ enum status stores_start(const char *dir, pid_t owner, struct error *err)
         char *wpid = stores_path(dir, "watchdog.pid");
         pid_t w = proc_read_pidfile(wpid);
         free(wpid);
-        if (!(w > 0 && proc_alive(w) && proc_is(w, "opsdeck")))
+        if (!(w > 0 && proc_is(w, "opsdeck")))
             stores_watch(dir, owner);
     }
 out:
@@ -515,24 +606,46 @@ enum status stores_stop(const char *dir, struct error *err)
     }
     char *wpid = stores_path(dir, "watchdog.pid");
     pid_t w = proc_read_pidfile(wpid);
-    if (w > 0 && w != getpid() && proc_alive(w) && proc_is(w, "opsdeck"))
+    if (w > 0 && w != getpid() && proc_is(w, "opsdeck"))
         proc_stop(w, SIGTERM, 2000);
     free(wpid);
     close(lock);
     return rc;
 }
 
+/* Appends s single-quoted for a POSIX shell. */
+static void stores_shell_quote(struct buf *out, const char *s)
+{
+    buf_addc(out, '\'');
+    for (; *s; s++) {
+        if (*s == '\'')
+            buf_adds(out, "'\\''");
+        else
+            buf_addc(out, *s);
+    }
+    buf_addc(out, '\'');
+}
+
 void stores_env(const char *dir, struct buf *out)
 {
     char *conninfo = stores_postgres_conninfo(dir);
     char *url = stores_redis_url(dir);
-    /* dir is ours and absolute; single quotes keep the shell from reading it */
-    buf_addf(out, "export OPSDECK_POSTGRES='%s'\n", conninfo);
-    buf_addf(out, "export OPSDECK_REDIS='%s'\n", url);
-    buf_addf(out, "export PGHOST='%s/run' PGPORT=" STORES_PG_PORT " PGUSER=postgres "
-                  "PGDATABASE=postgres\n", dir);
-    buf_addf(out, "export REDIS_SOCK='%s/run/redis.sock'\n", dir);
-    buf_addf(out, "export STORES_DIR='%s'\n", dir);
+    char *run = stores_path(dir, "run");
+    char *sock = stores_path(dir, "run/redis.sock");
+    const struct {
+        const char *name, *value;
+    } vars[] = {
+        {"OPSDECK_POSTGRES", conninfo}, {"OPSDECK_REDIS", url}, {"PGHOST", run},
+        {"PGPORT", STORES_PG_PORT},     {"PGUSER", "postgres"}, {"PGDATABASE", "postgres"},
+        {"REDIS_SOCK", sock},           {"STORES_DIR", dir},
+    };
+    for (size_t i = 0; i < sizeof(vars) / sizeof(vars[0]); i++) {
+        buf_addf(out, "export %s=", vars[i].name);
+        stores_shell_quote(out, vars[i].value);
+        buf_addc(out, '\n');
+    }
+    free(sock);
+    free(run);
     free(url);
     free(conninfo);
 }

@@ -22,7 +22,7 @@ vg help
 vg status --bogus
 printf 'refresh = soon\n' >"$TEST_TMP/bad.conf"
 vg --config "$TEST_TMP/bad.conf" status
-kill -STOP "$(cat "$STORES_DIR/redis.pid")"
+kill -STOP "$(pid_of redis)"
 vg --command-timeout 500ms status
-kill -CONT "$(cat "$STORES_DIR/redis.pid")"
+kill -CONT "$(pid_of redis)"
 finish

@@ -187,6 +187,20 @@ static void mask_scan_conninfo(const char *s, size_t start, size_t end, int dept
                 p++;
             }
             val_end = p;
+            /* "password=two words" does not parse, and libpq would quote the
+             * second word back: words up to the next key=value stay masked. */
+            while (mask_is_password_key(s, key, key_end)) {
+                size_t q = val_end;
+                while (q < end && mask_is_blank(s[q]))
+                    q++;
+                size_t w = q;
+                while (w < end && !mask_is_blank(s[w]) && s[w] != '=')
+                    w++;
+                if (q >= end || (w < end && s[w] == '='))
+                    break;
+                val_end = w;
+                p = w;
+            }
         }
         if (mask_is_password_key(s, key, key_end))
             mask_spans_add(spans, val, val_end);

@@ -1,6 +1,7 @@
 /* Child processes and pid files. */
 #include <config.h>
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
@@ -16,14 +17,36 @@
 #include "util/proc.h"
 #include "util/timeutil.h"
 
+void proc_close_from_3(void)
+{
+    long max = sysconf(_SC_OPEN_MAX);
+    if (max < 0 || max > 65536)
+        max = 65536;
+    for (int fd = 3; fd < max; fd++)
+        close(fd);
+}
+
+/* Between fork and exec: only what a child needs, in the order that keeps
+ * privileges from leaking (drop them before touching the log). */
 static void proc_child(char *const argv[], const struct proc_user *user, const char *log_path)
 {
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, NULL);
+    for (int sig = 1; sig < NSIG; sig++)
+        if (sig != SIGKILL && sig != SIGSTOP)
+            signal(sig, SIG_DFL);
+    proc_close_from_3();
+    setsid();
+    if (user != NULL && user->uid != (uid_t)-1 && geteuid() == 0) {
+        if (setgroups(0, NULL) != 0 || setgid(user->gid) != 0 || setuid(user->uid) != 0)
+            _exit(127);
+    }
     int null = open("/dev/null", O_RDONLY);
-    int log = open(log_path != NULL ? log_path : "/dev/null", O_WRONLY | O_CREAT | O_APPEND, 0644);
+    int log = open(log_path != NULL ? log_path : "/dev/null",
+                   O_WRONLY | O_CREAT | O_APPEND | O_NOFOLLOW, 0640);
     if (null < 0 || log < 0)
         _exit(127);
-    if (user != NULL && user->uid != (uid_t)-1 && log_path != NULL)
-        (void)fchown(log, user->uid, user->gid);
     dup2(null, STDIN_FILENO);
     dup2(log, STDOUT_FILENO);
     dup2(log, STDERR_FILENO);
@@ -31,21 +54,9 @@ static void proc_child(char *const argv[], const struct proc_user *user, const c
         close(null);
     if (log > 2)
         close(log);
-    /* Our parent's signal dispositions must not leak into a server. */
-    signal(SIGINT, SIG_DFL);
-    signal(SIGTERM, SIG_DFL);
-    signal(SIGHUP, SIG_DFL);
-    signal(SIGPIPE, SIG_DFL);
-    setsid();
-    if (user != NULL && user->uid != (uid_t)-1 && geteuid() == 0) {
-        if (setgroups(0, NULL) != 0 || setgid(user->gid) != 0 || setuid(user->uid) != 0) {
-            dprintf(STDERR_FILENO, "opsdeck: cannot switch to user %s: %s\n",
-                    user->name != NULL ? user->name : "?", strerror(errno));
-            _exit(127);
-        }
-    }
     execv(argv[0], argv);
-    dprintf(STDERR_FILENO, "opsdeck: cannot run %s: %s\n", argv[0], strerror(errno));
+    static const char msg[] = "opsdeck: cannot run the server program\n";
+    (void)!write(STDERR_FILENO, msg, sizeof(msg) - 1);
     _exit(127);
 }
 
@@ -80,7 +91,7 @@ int proc_run(char *const argv[], const struct proc_user *user, const char *log_p
         if (r < 0 && errno != EINTR)
             return -1;
         if (time_mono_ms() > deadline) {
-            kill(-pid, SIGKILL);
+            kill(-pid, SIGKILL); /* the child leads its own session */
             kill(pid, SIGKILL);
             waitpid(pid, &st, 0);
             return -1;
@@ -136,31 +147,89 @@ bool proc_is(pid_t pid, const char *name)
     return strncmp(base, name, strlen(name)) == 0;
 }
 
-pid_t proc_read_pidfile(const char *path)
+uint64_t proc_start_time(pid_t pid)
 {
+    char path[64], buf[1024];
+    snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
     FILE *f = fopen(path, "r");
-    long v = 0;
     if (f == NULL)
         return 0;
-    if (fscanf(f, "%ld", &v) != 1 || v <= 0 || v > 4194304)
-        v = 0;
+    size_t n = fread(buf, 1, sizeof(buf) - 1, f);
     fclose(f);
-    return (pid_t)v;
+    buf[n] = '\0';
+    char *p = strrchr(buf, ')');
+    if (p == NULL)
+        return 0;
+    /* after "(comm)": state is field 3; starttime is field 22 */
+    p += 2;
+    for (int field = 3; field < 22 && p != NULL; field++) {
+        p = strchr(p, ' ');
+        if (p != NULL)
+            p++;
+    }
+    return p != NULL ? strtoull(p, NULL, 10) : 0;
+}
+
+pid_t proc_read_pidfile(const char *path)
+{
+    int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+    char buf[64];
+    long pid = 0;
+    unsigned long long start = 0;
+    if (fd < 0)
+        return 0;
+    ssize_t n = read(fd, buf, sizeof(buf) - 1);
+    close(fd);
+    if (n <= 0)
+        return 0;
+    buf[n] = '\0';
+    if (sscanf(buf, "%ld %llu", &pid, &start) != 2 || pid <= 0 || pid > 4194304)
+        return 0;
+    if (!proc_alive((pid_t)pid) || proc_start_time((pid_t)pid) != start)
+        return 0;
+    return (pid_t)pid;
 }
 
 int proc_write_pidfile(const char *path, pid_t pid)
 {
     char tmp[4096];
-    snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-    FILE *f = fopen(tmp, "w");
-    if (f == NULL)
+    snprintf(tmp, sizeof(tmp), "%s.XXXXXX", path);
+    int fd = mkstemp(tmp);
+    if (fd < 0)
         return -1;
-    fprintf(f, "%d\n", (int)pid);
-    if (fclose(f) != 0 || rename(tmp, path) != 0) {
+    dprintf(fd, "%d %llu\n", (int)pid, (unsigned long long)proc_start_time(pid));
+    fchmod(fd, 0644);
+    if (close(fd) != 0 || rename(tmp, path) != 0) {
         unlink(tmp);
         return -1;
     }
     return 0;
+}
+
+void proc_signal_children(pid_t pid, int sig)
+{
+    DIR *d = opendir("/proc");
+    struct dirent *e;
+    if (d == NULL)
+        return;
+    while ((e = readdir(d)) != NULL) {
+        char path[300], buf[512];
+        long child = strtol(e->d_name, NULL, 10);
+        if (child <= 0)
+            continue;
+        snprintf(path, sizeof(path), "/proc/%s/stat", e->d_name);
+        FILE *f = fopen(path, "r");
+        if (f == NULL)
+            continue;
+        size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+        fclose(f);
+        buf[n] = '\0';
+        char *p = strrchr(buf, ')');
+        int ppid = 0;
+        if (p != NULL && sscanf(p + 2, "%*c %d", &ppid) == 1 && ppid == (int)pid)
+            kill((pid_t)child, sig);
+    }
+    closedir(d);
 }
 
 /* A process that exited may stay a zombie until its parent (init, for a
@@ -180,6 +249,9 @@ bool proc_stop(pid_t pid, int sig, int64_t timeout_ms)
     if (!proc_alive(pid))
         return true;
     kill(pid, sig);
+    /* A frozen server's children (PostgreSQL's backends, each in a session
+     * of its own) must run again to exit. */
+    proc_signal_children(pid, SIGCONT);
     kill(pid, SIGCONT);
     while (time_mono_ms() < deadline) {
         /* reap it if it happens to be our child */
@@ -190,7 +262,9 @@ bool proc_stop(pid_t pid, int sig, int64_t timeout_ms)
         }
         proc_sleep_ms(20);
     }
-    kill(-pid, SIGKILL);
+    proc_signal_children(pid, SIGKILL);
+    if (getpgid(pid) == pid)
+        kill(-pid, SIGKILL);
     kill(pid, SIGKILL);
     for (int i = 0; i < 100 && proc_alive(pid); i++) {
         waitpid(pid, NULL, WNOHANG);

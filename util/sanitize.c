@@ -227,8 +227,7 @@ size_t sanitize_append(struct buf *out, const char *s, size_t len, size_t max_wi
      * ellipsis. */
     if (max_width > 0 && sanitize_measure(s, len, flags, max_width) > max_width) {
         cut = true;
-        if (max_width >= ellipsis_width)
-            budget = max_width - ellipsis_width;
+        budget = max_width >= ellipsis_width ? max_width - ellipsis_width : max_width;
     }
     /* Stop at the first unit that does not fit rather than skipping to a
      * narrower one later, so the output is always a prefix; zero-width

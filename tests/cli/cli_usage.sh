@@ -29,6 +29,9 @@ expect_rc 2 "unknown verb"
 assert_match "unknown verb 'frobnicate'" "$err" "unknown verb is named"
 run stores
 expect_rc 2 "verb group without subcommand"
+run stores --help
+expect_rc 0 "a group's --help"
+assert_match '^  stores stop' "$out" "stores --help lists the group's verbs"
 run status --bogus
 expect_rc 2 "unknown flag"
 assert_match "unknown flag --bogus for 'opsdeck status'" "$err" "unknown flag is named"

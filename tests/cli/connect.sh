@@ -95,6 +95,17 @@ run --redis-password-file "$TEST_TMP/none" status
 expect_rc 2 "a missing password file is bad input"
 REDISCLI_AUTH=Zq9redispw redis-cli -s "$REDIS_SOCK" CONFIG SET requirepass "" >/dev/null
 
+# A URL that does not parse is shown without its password.
+export OPSDECK_REDIS="redis://:Zq9badurl@127.0.0.1:99999/0"
+run status --json
+expect_rc 2 "a bad redis URL"
+assert_no_match 'Zq9badurl' "$out$err" "the bad URL's password is not shown"
+# A conninfo libpq cannot parse never echoes the text around the mistake.
+export OPSDECK_POSTGRES="host=/x password=Zq9first Zq9second"
+run status
+assert_no_match 'Zq9' "$out$err" "no part of the password is shown"
+export OPSDECK_POSTGRES=$conninfo
+
 # 6. A user and password in a TCP URL (from the environment, not argv).
 export OPSDECK_REDIS="redis://opsview:Zq9aclpw@127.0.0.1:1/0"
 run status

@@ -4,8 +4,8 @@
 . "$OPSDECK_SRCDIR/tests/harness/lib.sh"
 
 migrate
-pg_pid=$(cat "$STORES_DIR/postgres.pid")
-redis_pid=$(cat "$STORES_DIR/redis.pid")
+pg_pid=$(pid_of postgres)
+redis_pid=$(pid_of redis)
 trap 'kill -CONT $pg_pid $redis_pid 2>/dev/null' EXIT
 
 # timed ARGS...: like run, and $elapsed holds the whole seconds it took.
@@ -65,7 +65,8 @@ import socket, sys, time
 s = socket.socket(); s.bind(("127.0.0.1", 0)); s.listen(16)
 print(s.getsockname()[1], flush=True); time.sleep(60)' >"$TEST_TMP/port" &
 mute=$!
-for i in 1 2 3 4 5 6 7 8 9 10; do [ -s "$TEST_TMP/port" ] && break; sleep 0.1; done
+for i in $(seq 1 100); do [ -s "$TEST_TMP/port" ] && break; sleep 0.1; done
+[ -s "$TEST_TMP/port" ] || fail "the mute server did not start"
 port=$(cat "$TEST_TMP/port")
 timed --postgres "host=127.0.0.1 port=$port" --redis "redis://127.0.0.1:$port/0" status
 kill "$mute"

@@ -6,7 +6,7 @@
 #   OPSDECK_REDIS     unix:// URL of the private Redis
 #   PGHOST PGPORT PGUSER PGDATABASE   the same for psql
 #   REDIS_SOCK        the Redis socket path, for redis-cli -s
-#   STORES_DIR        the stores' folder (pid files: postgres.pid, redis.pid)
+#   STORES_DIR        the stores' folder (pid files "PID STARTTIME": postgres.pid, redis.pid)
 #   TEST_TMP          a scratch folder removed after the test; HOME is inside
 # Each test is a POSIX sh script: it sources this file, runs checks, and
 # ends with `finish`. A failed check prints why and exits 1.
@@ -88,19 +88,26 @@ redis_q()
     redis-cli -s "$REDIS_SOCK" "$@"
 }
 
+# pid_of NAME [DIR]: the pid of server NAME (postgres, redis) of the stores
+# in DIR (default: the test's own).
+pid_of()
+{
+    cut -d' ' -f1 "${2:-$STORES_DIR}/$1.pid"
+}
+
 # pg_freeze / pg_thaw: stop or continue the whole private PostgreSQL, the
 # postmaster and every backend (each in a session of its own, so a signal
 # to the postmaster's group would not reach them). A stopped postmaster
 # alone still lets open sessions answer.
 pg_freeze()
 {
-    _pm=$(cat "$STORES_DIR/postgres.pid")
+    _pm=$(cut -d' ' -f1 "$STORES_DIR/postgres.pid")
     kill -STOP "$_pm"
     pkill -STOP -P "$_pm" || true
 }
 pg_thaw()
 {
-    _pm=$(cat "$STORES_DIR/postgres.pid")
+    _pm=$(cut -d' ' -f1 "$STORES_DIR/postgres.pid")
     pkill -CONT -P "$_pm" || true
     kill -CONT "$_pm"
 }

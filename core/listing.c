@@ -1,0 +1,68 @@
+/* Shared parsing and printing of list and show verbs. */
+#include <config.h>
+
+#include <stdlib.h>
+
+#include "core/listing.h"
+#include "core/out.h"
+#include "util/timeutil.h"
+
+enum status listing_parse(const struct command *cmd, const struct command_args *a,
+                          struct listing *l, struct error *err)
+{
+    const char *limit = command_arg(cmd, a, "--limit");
+    const char *since = command_arg(cmd, a, "--since");
+    const char *until = command_arg(cmd, a, "--until");
+    int64_t now = time_now_us();
+
+    l->limit = LISTING_DEFAULT_LIMIT;
+    l->after = command_arg(cmd, a, "--after");
+    l->since_us = 0;
+    l->until_us = 0;
+    if (limit != NULL) {
+        char *end;
+        long v = strtol(limit, &end, 10);
+        if (*limit == '\0' || *end != '\0' || v < 1 || v > LISTING_MAX_LIMIT)
+            return error_set(err, STATUS_USAGE, "--limit: expected 1 to %d, got '%s'",
+                             LISTING_MAX_LIMIT, limit);
+        l->limit = (size_t)v;
+    }
+    if (since != NULL) {
+        int64_t ms;
+        if (!time_parse_duration(since, &ms))
+            return error_set(err, STATUS_USAGE, "--since: expected a duration like 15m, 24h, 7d; "
+                             "got '%s'", since);
+        l->since_us = now - ms * 1000;
+    }
+    if (until != NULL && !time_parse_point(until, now, &l->until_us))
+        return error_set(err, STATUS_USAGE, "--until: expected an ISO 8601 time or a duration "
+                         "ago; got '%s'", until);
+    return STATUS_OK;
+}
+
+void listing_print(struct session *s, const struct table_col *cols, size_t ncols, json_t *rows,
+                   char *next)
+{
+    json_t *safe = redact_copy(&s->redact, rows, NULL);
+    if (s->json) {
+        out_json(s, json_pack("{s:o, s:o}", "items", safe, "next_cursor",
+                              next != NULL ? json_string(next) : json_null()));
+    } else {
+        table_print(s, cols, ncols, safe, next);
+        json_decref(safe);
+    }
+    json_decref(rows);
+    free(next);
+}
+
+void listing_print_one(struct session *s, json_t *item)
+{
+    json_t *safe = redact_copy(&s->redact, item, NULL);
+    if (s->json) {
+        out_json(s, safe);
+    } else {
+        table_print_detail(s, safe);
+        json_decref(safe);
+    }
+    json_decref(item);
+}

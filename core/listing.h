@@ -1,0 +1,44 @@
+/* What every list and show verb shares: --limit, --after, --since and
+ * --until parsed the same way, and results printed as a table or JSON
+ * ({"items": [...], "next_cursor": ...}), redacted, with the next page's
+ * cursor last. */
+#ifndef OPSDECK_CORE_LISTING_H
+#define OPSDECK_CORE_LISTING_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+#include "core/command.h"
+#include "core/table.h"
+
+#define LISTING_DEFAULT_LIMIT 50
+#define LISTING_MAX_LIMIT 1000
+
+/* The flags of a list verb, to put in its flag table. */
+#define LISTING_FLAGS                                                                              \
+    {"--limit", "N", "at most N items (1-1000, default 50)"},                                     \
+        {"--after", "CURSOR", "the page after CURSOR, as printed by the previous page"}
+
+struct listing {
+    size_t limit;
+    const char *after;  /* borrowed from the arguments */
+    int64_t since_us;   /* 0: none */
+    int64_t until_us;   /* 0: none */
+};
+
+/* Reads --limit, --after, and when the verb has them --since DUR and
+ * --until TIME (ISO 8601 or a DUR ago). Bad values are STATUS_USAGE naming
+ * the flag. */
+enum status listing_parse(const struct command *cmd, const struct command_args *a,
+                          struct listing *l, struct error *err);
+
+/* Prints a page and releases rows and next (both taken; next may be NULL). */
+void listing_print(struct session *s, const struct table_col *cols, size_t ncols, json_t *rows,
+                   char *next);
+
+/* Prints one item (taken) as JSON or as "key: value" lines, redacted. */
+void listing_print_one(struct session *s, json_t *item);
+
+#endif
