@@ -159,6 +159,7 @@ static void table_detail_scalar(struct session *s, struct buf *b, const json_t *
     bool multi = strchr(p, '\n') != NULL;
     if (multi) {
         buf_addc(b, '\n');
+        /* (multi-line values start on their own lines, indented) */
         while (*p) {
             size_t n = strcspn(p, "\n");
             table_detail_indent(b, depth + 1);
@@ -167,6 +168,7 @@ static void table_detail_scalar(struct session *s, struct buf *b, const json_t *
             p += n + (p[n] == '\n');
         }
     } else {
+        buf_addc(b, ' ');
         buf_adds(b, p);
         buf_addc(b, '\n');
     }
@@ -183,7 +185,7 @@ static void table_detail_value(struct session *s, struct buf *b, const json_t *v
         json_object_foreach((json_t *)v, key, child) {
             table_detail_indent(b, depth + 1);
             sanitize_append(b, key, strlen(key), 0, s->text_flags);
-            buf_adds(b, ": ");
+            buf_addc(b, ':');
             table_detail_value(s, b, child, depth + 1);
         }
     } else if (json_is_array(v) && json_array_size(v) > 0) {
@@ -192,7 +194,7 @@ static void table_detail_value(struct session *s, struct buf *b, const json_t *v
         buf_addc(b, '\n');
         json_array_foreach(v, i, child) {
             table_detail_indent(b, depth + 1);
-            buf_adds(b, "- ");
+            buf_addc(b, '-');
             table_detail_value(s, b, child, depth + 1);
         }
     } else {
@@ -208,7 +210,7 @@ void table_print_detail(struct session *s, const json_t *obj)
     buf_init(&b);
     json_object_foreach((json_t *)obj, key, v) {
         sanitize_append(&b, key, strlen(key), 0, s->text_flags);
-        buf_adds(&b, ": ");
+        buf_addc(&b, ':');
         table_detail_value(s, &b, v, 0);
     }
     out_printf(s, "%s", buf_get(&b));
