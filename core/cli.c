@@ -254,6 +254,17 @@ static void cli_usage_options(FILE *f)
     fprintf(f, "  %-32s %s\n", "--version", "print the version");
 }
 
+/* One line of a verb list: the name with its usage when that fits, and the
+ * summary. */
+static void cli_usage_row(FILE *f, const struct command *cmd)
+{
+    char left[256];
+    snprintf(left, sizeof(left), "%s%s%s", cmd->name, cmd->usage[0] ? " " : "", cmd->usage);
+    if (strlen(left) > 40)
+        snprintf(left, sizeof(left), "%s", cmd->name);
+    fprintf(f, "  %-40s %s\n", left, cmd->summary);
+}
+
 void cli_usage(FILE *f)
 {
     size_t n;
@@ -262,12 +273,9 @@ void cli_usage(FILE *f)
     fputs("usage: opsdeck [GLOBAL FLAGS] VERB [ARGS]\n"
           "\nopsdeck: the operations console for workflows and dead-letter queues.\n"
           "\nVerbs:\n", f);
-    for (size_t i = 0; i < n; i++) {
-        char left[96];
-        snprintf(left, sizeof(left), "%s%s%s", rows[i]->name, rows[i]->usage[0] ? " " : "",
-                 rows[i]->usage);
-        fprintf(f, "  %-40s %s\n", left, rows[i]->summary);
-    }
+    for (size_t i = 0; i < n; i++)
+        cli_usage_row(f, rows[i]);
+    fputs("\nopsdeck VERB --help shows a verb's flags.\n", f);
     cli_usage_options(f);
     fputs("\nExit codes:\n", f);
 #define CLI_EXIT_ROW(name, code, text) fprintf(f, "  %d  %s\n", code, text);
@@ -281,12 +289,8 @@ void cli_usage_group(FILE *f, const char *group)
     const struct command *const *rows = command_table(&n);
     fprintf(f, "usage: opsdeck %s VERB [ARGS]\n\nVerbs:\n", group);
     for (size_t i = 0; i < n; i++) {
-        if (strncmp(rows[i]->name, group, len) != 0 || rows[i]->name[len] != ' ')
-            continue;
-        char left[96];
-        snprintf(left, sizeof(left), "%s%s%s", rows[i]->name, rows[i]->usage[0] ? " " : "",
-                 rows[i]->usage);
-        fprintf(f, "  %-40s %s\n", left, rows[i]->summary);
+        if (strncmp(rows[i]->name, group, len) == 0 && rows[i]->name[len] == ' ')
+            cli_usage_row(f, rows[i]);
     }
     fprintf(f, "\nSee opsdeck %s VERB --help for one of them.\n", group);
 }

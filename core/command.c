@@ -12,6 +12,13 @@ extern const struct command cmd_stores_start_entry;
 extern const struct command cmd_stores_stop_entry;
 extern const struct command cmd_stores_env_entry;
 extern const struct command cmd_help_entry;
+extern const struct command cmd_sagas_list_entry;
+extern const struct command cmd_sagas_show_entry;
+extern const struct command cmd_approvals_list_entry;
+extern const struct command cmd_approvals_show_entry;
+extern const struct command cmd_schedules_list_entry;
+extern const struct command cmd_schedules_show_entry;
+extern const struct command cmd_audit_list_entry;
 extern const struct command cmd_dlq_list_entry;
 extern const struct command cmd_dlq_show_entry;
 extern const struct command cmd_dlq_stats_entry;
@@ -22,11 +29,18 @@ static const struct command *const command_rows[] = {
     &cmd_status_entry,
     &cmd_migrate_entry,
     &cmd_config_entry,
+    &cmd_sagas_list_entry,
+    &cmd_sagas_show_entry,
+    &cmd_approvals_list_entry,
+    &cmd_approvals_show_entry,
+    &cmd_schedules_list_entry,
+    &cmd_schedules_show_entry,
     &cmd_dlq_list_entry,
     &cmd_dlq_show_entry,
     &cmd_dlq_stats_entry,
     &cmd_circuits_list_entry,
     &cmd_circuits_show_entry,
+    &cmd_audit_list_entry,
     &cmd_stores_start_entry,
     &cmd_stores_stop_entry,
     &cmd_stores_env_entry,

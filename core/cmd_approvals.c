@@ -1,0 +1,82 @@
+/* `opsdeck approvals list|show`: human-in-the-loop approvals. */
+#include <config.h>
+
+#include "backends/pg_lists.h"
+#include "core/listing.h"
+
+static const struct command_flag cmd_approvals_list_flags[] = {
+    {"--status", "S", "pending, approved, rejected, expired or cancelled"},
+    {"--overdue", NULL, "only pending approvals past their due time"},
+    {"--since", "DUR", "requested within DUR"},
+    {"--search", "TEXT", "TEXT in the id, workflow, title, requester or group"},
+    LISTING_FLAGS,
+    {NULL, NULL, NULL},
+};
+
+static const struct table_col cmd_approvals_cols[] = {
+    {"APPROVAL", "approval_id", TABLE_TEXT, 32},
+    {"STATUS", "status", TABLE_TEXT, 10},
+    {"DUE IN", "due_in_s", TABLE_SPAN, 10},
+    {"TITLE", "title", TABLE_TEXT, 40},
+    {"GROUP", "assignee_group", TABLE_TEXT, 16},
+    {"REQUESTED", "requested_at", TABLE_TIME, 19},
+    {"WORKFLOW", "workflow_id", TABLE_TEXT, 32},
+};
+
+static enum status cmd_approvals_list_run(struct session *s, const struct command *cmd,
+                                          const struct command_args *a, struct error *err)
+{
+    struct listing l;
+    enum status rc = listing_parse(cmd, a, &l, err);
+    if (rc != STATUS_OK)
+        return rc;
+    struct pg_list_query q = {
+        .schema = session_schema(s),
+        .status = command_arg(cmd, a, "--status"),
+        .overdue = command_arg(cmd, a, "--overdue") != NULL,
+        .search = command_arg(cmd, a, "--search"),
+        .since_us = l.since_us,
+        .limit = l.limit,
+        .after = l.after,
+    };
+    json_t *rows = NULL;
+    char *next = NULL;
+    rc = pg_lists_approvals(session_pg(s), &q, &rows, &next, err);
+    if (rc == STATUS_OK)
+        listing_print(s, cmd_approvals_cols,
+                      sizeof(cmd_approvals_cols) / sizeof(cmd_approvals_cols[0]), rows, next);
+    return rc;
+}
+
+static enum status cmd_approvals_show_run(struct session *s, const struct command *cmd,
+                                          const struct command_args *a, struct error *err)
+{
+    (void)cmd;
+    json_t *item = NULL;
+    enum status rc = pg_lists_approval(session_pg(s), session_schema(s), a->pos[0], &item, err);
+    if (rc == STATUS_OK)
+        listing_print_one(s, item);
+    return rc;
+}
+
+const struct command cmd_approvals_list_entry = {
+    .name = "approvals list",
+    .usage = "[--status S] [--overdue] [--search TEXT]",
+    .summary = "approvals, pending and most urgent first",
+    .help = "Lists approvals: pending ones first, the most urgent (earliest due) first, with "
+            "the time left until due (negative when overdue).",
+    .opts = cmd_approvals_list_flags,
+    .max_args = 0,
+    .run = cmd_approvals_list_run,
+};
+
+const struct command cmd_approvals_show_entry = {
+    .name = "approvals show",
+    .usage = "ID",
+    .summary = "one approval: request data (redacted) and its workflow",
+    .help = "Shows one approval with its request data (sensitive fields masked) and the saga "
+            "of its workflow when there is one.",
+    .min_args = 1,
+    .max_args = 1,
+    .run = cmd_approvals_show_run,
+};

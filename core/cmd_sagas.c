@@ -1,0 +1,84 @@
+/* `opsdeck sagas list|show`: saga executions and their steps. */
+#include <config.h>
+
+#include "backends/pg_lists.h"
+#include "core/listing.h"
+
+static const struct command_flag cmd_sagas_list_flags[] = {
+    {"--status", "S", "pending, running, completed, failed, compensating or compensated"},
+    {"--saga", "ID", "only executions of saga ID"},
+    {"--since", "DUR", "created within DUR (15m, 24h, 7d)"},
+    {"--until", "TIME", "created before TIME (ISO 8601 or a DUR ago)"},
+    {"--search", "TEXT", "TEXT in the id, saga, name, error or trace id"},
+    LISTING_FLAGS,
+    {NULL, NULL, NULL},
+};
+
+static const struct table_col cmd_sagas_cols[] = {
+    {"EXECUTION", "execution_id", TABLE_TEXT, 40},
+    {"SAGA", "saga_id", TABLE_TEXT, 24},
+    {"STATUS", "status", TABLE_TEXT, 12},
+    {"STEP", "current_step", TABLE_TEXT, 20},
+    {"STARTED", "started_at", TABLE_TIME, 19},
+    {"UPDATED", "updated_at", TABLE_TIME, 19},
+    {"ERROR", "error", TABLE_TEXT, 60},
+};
+
+static enum status cmd_sagas_list_run(struct session *s, const struct command *cmd,
+                                      const struct command_args *a, struct error *err)
+{
+    struct listing l;
+    enum status rc = listing_parse(cmd, a, &l, err);
+    if (rc != STATUS_OK)
+        return rc;
+    struct pg_list_query q = {
+        .schema = session_schema(s),
+        .status = command_arg(cmd, a, "--status"),
+        .saga_id = command_arg(cmd, a, "--saga"),
+        .search = command_arg(cmd, a, "--search"),
+        .since_us = l.since_us,
+        .until_us = l.until_us,
+        .limit = l.limit,
+        .after = l.after,
+    };
+    json_t *rows = NULL;
+    char *next = NULL;
+    rc = pg_lists_sagas(session_pg(s), &q, &rows, &next, err);
+    if (rc == STATUS_OK)
+        listing_print(s, cmd_sagas_cols, sizeof(cmd_sagas_cols) / sizeof(cmd_sagas_cols[0]), rows,
+                      next);
+    return rc;
+}
+
+static enum status cmd_sagas_show_run(struct session *s, const struct command *cmd,
+                                      const struct command_args *a, struct error *err)
+{
+    (void)cmd;
+    json_t *item = NULL;
+    enum status rc = pg_lists_saga(session_pg(s), session_schema(s), a->pos[0], &item, err);
+    if (rc == STATUS_OK)
+        listing_print_one(s, item);
+    return rc;
+}
+
+const struct command cmd_sagas_list_entry = {
+    .name = "sagas list",
+    .usage = "[--status S] [--saga ID] [--since DUR] [--search TEXT]",
+    .summary = "saga executions, newest first",
+    .help = "Lists saga executions newest first, a page at a time (keyset paging: a deep page "
+            "costs what the first does).",
+    .opts = cmd_sagas_list_flags,
+    .max_args = 0,
+    .run = cmd_sagas_list_run,
+};
+
+const struct command cmd_sagas_show_entry = {
+    .name = "sagas show",
+    .usage = "EXEC_ID",
+    .summary = "one execution: steps, context (redacted), error",
+    .help = "Shows one saga execution with its steps in order, its context with sensitive "
+            "fields masked, and its error.",
+    .min_args = 1,
+    .max_args = 1,
+    .run = cmd_sagas_show_run,
+};
