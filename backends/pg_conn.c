@@ -41,9 +41,10 @@ static void pg_conn_inspect(struct pg_conn *c)
 
     c->nhosts = 1;
     if (opts == NULL) {
-        char reason[256];
-        pg_conn_reason(errmsg != NULL ? errmsg : "cannot parse", reason, sizeof(reason));
-        c->bad_conninfo = xstrdup(reason);
+        /* libpq's reason quotes the text around the mistake, which may be
+         * part of a password: say only where to look. */
+        c->bad_conninfo = xstrdup("libpq cannot parse it (check quoting: key='value with "
+                                  "blanks', and \\' inside quotes)");
     } else {
         for (PQconninfoOption *o = opts; o->keyword != NULL; o++) {
             if (o->val == NULL || o->val[0] == '\0')
@@ -158,7 +159,11 @@ static int pg_conn_wait(int fd, short events, int64_t deadline_ms)
     }
 }
 
-/* A refused login is the operator's rights, not an outage (exit 5). */
+/* A refused login is the operator's rights, not an outage (exit 5). A
+ * failed connection attempt carries no SQLSTATE for the caller, so this
+ * matches the server's English messages. Known limitation: a server whose
+ * lc_messages is not English words them differently, and a refused login
+ * there reports an outage (exit 3) instead of exit 5. */
 static bool pg_conn_auth_failed(const char *msg)
 {
     return strstr(msg, "authentication failed") != NULL ||
@@ -187,13 +192,16 @@ static void pg_conn_notice(void *arg, const char *message)
 
 static enum status pg_conn_setup(struct pg_conn *c, struct error *err)
 {
+    char lock[64] = "";
     char sql[512];
+    /* lock_timeout = 0 would disable it; 0 here means the server's own. */
+    if (c->lock_timeout_ms > 0)
+        snprintf(lock, sizeof(lock), "SET lock_timeout = %lld; ", (long long)c->lock_timeout_ms);
     snprintf(sql, sizeof(sql),
-             "SET statement_timeout = %lld; SET lock_timeout = %lld; "
+             "SET statement_timeout = %lld; %s"
              "SET idle_in_transaction_session_timeout = %lld; SET TimeZone = 'UTC'; "
              "SELECT session_user",
-             (long long)c->command_timeout_ms, (long long)c->lock_timeout_ms,
-             (long long)(c->command_timeout_ms * 4));
+             (long long)c->command_timeout_ms, lock, (long long)(c->command_timeout_ms * 4));
     PGresult *res = pg_conn_query(c, sql, 0, NULL, NULL, err);
     if (res == NULL)
         return err != NULL ? err->status : STATUS_UNAVAILABLE;
@@ -273,12 +281,48 @@ enum status pg_conn_ensure(struct pg_conn *c, struct error *err)
     return pg_conn_connect(c, err);
 }
 
-/* Maps a server error to a status; permission problems are the
- * operator's, everything else is the backend's. */
-static enum status pg_conn_map_error(const char *sqlstate)
+/* What a server error means for the session's health. */
+enum pg_conn_effect {
+    PG_CONN_KEEP, /* the connection and the server are fine */
+    PG_CONN_SLOW, /* alive but too slow for us: a soft health failure */
+    PG_CONN_LOST, /* the session is gone: drop it, a hard health failure */
+};
+
+/* SQLSTATE prefixes (a class, a subclass or one code) and what they mean;
+ * the first match wins, so a code comes before its class. pg_internal.h
+ * documents this table at pg_conn_query. */
+static const struct {
+    const char *prefix;
+    enum status status;
+    enum pg_conn_effect effect;
+} pg_conn_errors[] = {
+    {"08", STATUS_UNAVAILABLE, PG_CONN_LOST},    /* connection exception */
+    {"57P", STATUS_UNAVAILABLE, PG_CONN_LOST},   /* shutdown, crash, database dropped */
+    {"57014", STATUS_UNAVAILABLE, PG_CONN_SLOW}, /* statement_timeout (or cancelled) */
+    {"55P03", STATUS_UNAVAILABLE, PG_CONN_KEEP}, /* lock_not_available: lock_timeout */
+    {"53", STATUS_UNAVAILABLE, PG_CONN_KEEP},    /* insufficient resources */
+    {"58", STATUS_UNAVAILABLE, PG_CONN_KEEP},    /* system error (I/O) */
+    {"28", STATUS_DENIED, PG_CONN_KEEP},         /* invalid authorization */
+    {"42501", STATUS_DENIED, PG_CONN_KEEP},      /* insufficient privilege */
+    {"25006", STATUS_DENIED, PG_CONN_KEEP},      /* read-only transaction (a standby) */
+    {"22", STATUS_USAGE, PG_CONN_KEEP},          /* data exception: bad input */
+    {"23", STATUS_USAGE, PG_CONN_KEEP},          /* integrity constraint violation */
+    {"42", STATUS_USAGE, PG_CONN_KEEP},          /* syntax error or access rule */
+    {"P0002", STATUS_NOT_FOUND, PG_CONN_KEEP},   /* no_data_found (PL/pgSQL STRICT) */
+};
+
+/* Maps a server error to a status and a health effect; anything the table
+ * does not name is the backend's failing (STATUS_UNAVAILABLE). */
+static enum status pg_conn_map_error(const char *sqlstate, enum pg_conn_effect *effect)
 {
-    if (strcmp(sqlstate, "42501") == 0 || strcmp(sqlstate, "25006") == 0)
-        return STATUS_DENIED;
+    for (size_t i = 0; i < sizeof(pg_conn_errors) / sizeof(pg_conn_errors[0]); i++) {
+        const char *prefix = pg_conn_errors[i].prefix;
+        if (strncmp(sqlstate, prefix, strlen(prefix)) == 0) {
+            *effect = pg_conn_errors[i].effect;
+            return pg_conn_errors[i].status;
+        }
+    }
+    *effect = PG_CONN_KEEP;
     return STATUS_UNAVAILABLE;
 }
 
@@ -337,19 +381,17 @@ PGresult *pg_conn_query(struct pg_conn *c, const char *sql, int nparams,
             state = "";
         if (sqlstate != NULL)
             snprintf(sqlstate, 6, "%s", state);
-        if (PQstatus(c->conn) != CONNECTION_OK || strncmp(state, "08", 2) == 0 ||
-            strncmp(state, "57P", 3) == 0) {
+        enum pg_conn_effect effect;
+        enum status st = pg_conn_map_error(state, &effect);
+        if (PQstatus(c->conn) != CONNECTION_OK || effect == PG_CONN_LOST) {
             pg_conn_reason(msg != NULL ? msg : PQerrorMessage(c->conn), reason, sizeof(reason));
             PQclear(failed);
             PQclear(last);
             pg_conn_fail(c, reason, err);
             return NULL;
         }
-        enum status st = pg_conn_map_error(state);
-        if (strcmp(state, "57014") == 0) {
-            /* statement_timeout: the server is alive but too slow for us */
+        if (effect == PG_CONN_SLOW)
             health_failure(&c->health, false, time_mono_ms(), time_now_us(), "statement timeout");
-        }
         error_set(err, st, "postgres at %s: %s (SQLSTATE %s)", c->endpoint,
                   msg != NULL ? msg : "error", state);
         PQclear(failed);
@@ -407,6 +449,11 @@ int64_t pg_value_int(const PGresult *res, int row, int col)
     if (row >= PQntuples(res) || col >= PQnfields(res) || PQgetisnull(res, row, col))
         return 0;
     return strtoll(PQgetvalue(res, row, col), NULL, 10);
+}
+
+int64_t pg_conn_command_timeout(const struct pg_conn *c)
+{
+    return c->command_timeout_ms;
 }
 
 int64_t pg_conn_set_command_timeout(struct pg_conn *c, int64_t ms)

@@ -11,8 +11,17 @@
 #include "util/timeutil.h"
 #include "util/xmalloc.h"
 
-/* Migrations may build indexes on large tables: they get an hour. */
-#define MIGRATE_TIMEOUT_MS (3600 * 1000)
+/* Migrations may build indexes on large tables: their bodies get an hour.
+ * Every other statement of a migration keeps the command timeout, so that
+ * a server freezing there is given up on as quickly as anywhere else. */
+#define MIGRATE_BODY_MS (3600 * 1000)
+
+/* How long a migrate waits for another one of the same schema to finish
+ * before giving up; the server's lock_timeout during that wait. */
+#define MIGRATE_LOCK_WAIT_MS (60 * 1000)
+
+/* What a lock_timeout (55P03) anywhere else means. */
+#define MIGRATE_TABLE_LOCKED "a table is locked by another session; try again when it is free"
 
 static void pg_migrate_checksum(const char *sql, char out[17])
 {
@@ -43,14 +52,11 @@ int pg_migrate_latest(void)
     return pg_migrations_count > 0 ? pg_migrations[pg_migrations_count - 1].version : 0;
 }
 
-/* The bookkeeping every migration transaction starts with; the advisory
- * lock serialises two operators migrating at once. */
+/* The bookkeeping every migration transaction runs once it holds the
+ * lock; it needs the rights to create the schema and a table in it. */
 static char *pg_migrate_prologue(const char *schema)
 {
-    return xasprintf("BEGIN;"
-                     "SET LOCAL statement_timeout = 0;"
-                     "SELECT pg_advisory_xact_lock(hashtext('opsdeck.migrate.%s'));"
-                     "CREATE SCHEMA IF NOT EXISTS %s;"
+    return xasprintf("CREATE SCHEMA IF NOT EXISTS %s;"
                      "CREATE TABLE IF NOT EXISTS %s.schema_migrations ("
                      " version integer PRIMARY KEY,"
                      " name text NOT NULL,"
@@ -58,78 +64,135 @@ static char *pg_migrate_prologue(const char *schema)
                      " applied_at timestamptz NOT NULL DEFAULT now(),"
                      " applied_by text NOT NULL DEFAULT session_user);"
                      "SELECT 1",
-                     schema, schema, schema);
+                     schema, schema);
 }
 
+/* pg_conn_query with the client deadline raised by extra_ms for this one
+ * statement. A lock wait that timed out (55P03) gets locked_by in front of
+ * the server's message, to say who is in the way. */
+static PGresult *pg_migrate_query(struct pg_conn *c, int64_t extra_ms, const char *sql, int nparams,
+                                  const char *const *params, const char *locked_by, char state[6],
+                                  struct error *err)
+{
+    int64_t normal = pg_conn_set_command_timeout(c, pg_conn_command_timeout(c) + extra_ms);
+    PGresult *res = pg_conn_query(c, sql, nparams, params, state, err);
+    pg_conn_set_command_timeout(c, normal);
+    if (res == NULL && strcmp(state, "55P03") == 0)
+        error_prefix(err, "%s: ", locked_by);
+    return res;
+}
+
+static enum status pg_migrate_exec(struct pg_conn *c, int64_t extra_ms, const char *sql,
+                                   int nparams, const char *const *params, const char *locked_by,
+                                   struct error *err)
+{
+    char state[6];
+    PGresult *res = pg_migrate_query(c, extra_ms, sql, nparams, params, locked_by, state, err);
+    if (res == NULL)
+        return err->status;
+    PQclear(res);
+    return STATUS_OK;
+}
+
+/* Applies m in a transaction of its own, unless it is recorded already. In
+ * order: remember the session's timeouts; wait for the schema's advisory
+ * lock, which serialises two migrates, with the statement timeout lifted
+ * and a lock_timeout of MIGRATE_LOCK_WAIT_MS; restore the timeouts, so that
+ * the bookkeeping and the body's table locks fail as fast as any other
+ * statement; create the schema and schema_migrations; look again whether m
+ * is recorded (another migrate may have applied it while we waited); run
+ * the body without a statement timeout and with a client deadline of
+ * MIGRATE_BODY_MS; record it; commit. */
 static enum status pg_migrate_one(struct pg_conn *c, const char *schema,
                                   const struct pg_migration *m, bool *did, struct error *err)
 {
-    char version[16], sum[17];
+    char version[16], sum[17], span[32], locked_by[160], state[6];
+    char *wait = xasprintf("SET LOCAL statement_timeout = 0; SET LOCAL lock_timeout = %d",
+                           MIGRATE_LOCK_WAIT_MS);
+    char *lock = xasprintf("SELECT pg_advisory_xact_lock(hashtext('opsdeck.migrate.%s'))", schema);
     char *prologue = pg_migrate_prologue(schema);
     char *check = xasprintf("SELECT 1 FROM %s.schema_migrations WHERE version = $1", schema);
     char *record = xasprintf("INSERT INTO %s.schema_migrations (version, name, checksum) "
                              "VALUES ($1, $2, $3)", schema);
     char *body = pg_migrate_expand(m->sql, schema);
     enum status rc;
-    PGresult *res = NULL;
+    PGresult *saved = NULL, *res = NULL;
 
     *did = false;
     snprintf(version, sizeof(version), "%d", m->version);
     pg_migrate_checksum(m->sql, sum);
-    rc = pg_conn_exec(c, prologue, 0, NULL, err);
+    snprintf(locked_by, sizeof(locked_by),
+             "another migrate of schema %s holds the migration lock (waited %s); try again "
+             "when it has finished",
+             schema, time_format_span(MIGRATE_LOCK_WAIT_MS, span, sizeof(span)));
+
+    saved = pg_migrate_query(c, 0,
+                             "BEGIN; SELECT current_setting('statement_timeout'), "
+                             "current_setting('lock_timeout')",
+                             0, NULL, MIGRATE_TABLE_LOCKED, state, err);
+    if (saved == NULL || PQntuples(saved) != 1) {
+        rc = saved == NULL ? err->status
+                           : error_set(err, STATUS_UNAVAILABLE, "postgres: no session settings");
+        goto rollback;
+    }
+    /* A statement of its own: servers before 13 time a multi-statement
+     * query as one, with the statement_timeout it started with. */
+    rc = pg_migrate_exec(c, 0, wait, 0, NULL, MIGRATE_TABLE_LOCKED, err);
+    if (rc == STATUS_OK)
+        rc = pg_migrate_exec(c, MIGRATE_LOCK_WAIT_MS, lock, 0, NULL, locked_by, err);
     if (rc != STATUS_OK)
-        goto out;
+        goto rollback;
+    const char *tp[2] = {PQgetvalue(saved, 0, 0), PQgetvalue(saved, 0, 1)};
+    rc = pg_migrate_exec(c, 0,
+                         "SELECT set_config('statement_timeout', $1, true), "
+                         "set_config('lock_timeout', $2, true)",
+                         2, tp, MIGRATE_TABLE_LOCKED, err);
+    if (rc != STATUS_OK)
+        goto rollback;
+    rc = pg_migrate_exec(c, 0, prologue, 0, NULL, MIGRATE_TABLE_LOCKED, err);
+    if (rc != STATUS_OK)
+        goto rollback;
     const char *vp[1] = {version};
-    res = pg_conn_query(c, check, 1, vp, NULL, err);
+    res = pg_migrate_query(c, 0, check, 1, vp, MIGRATE_TABLE_LOCKED, state, err);
     if (res == NULL) {
         rc = err->status;
         goto rollback;
     }
     if (PQntuples(res) > 0) {
-        rc = pg_conn_exec(c, "COMMIT", 0, NULL, err);
+        rc = pg_migrate_exec(c, 0, "COMMIT", 0, NULL, MIGRATE_TABLE_LOCKED, err);
         goto out;
     }
-    rc = pg_conn_exec(c, body, 0, NULL, err);
+    rc = pg_migrate_exec(c, 0, "SET LOCAL statement_timeout = 0", 0, NULL, MIGRATE_TABLE_LOCKED,
+                         err);
+    if (rc == STATUS_OK)
+        rc = pg_migrate_exec(c, MIGRATE_BODY_MS, body, 0, NULL, MIGRATE_TABLE_LOCKED, err);
     if (rc != STATUS_OK) {
         error_prefix(err, "migration %s: ", m->name);
         goto rollback;
     }
     const char *rp[3] = {version, m->name, sum};
-    rc = pg_conn_exec(c, record, 3, rp, err);
+    rc = pg_migrate_exec(c, 0, record, 3, rp, MIGRATE_TABLE_LOCKED, err);
     if (rc != STATUS_OK)
         goto rollback;
-    rc = pg_conn_exec(c, "COMMIT", 0, NULL, err);
+    rc = pg_migrate_exec(c, 0, "COMMIT", 0, NULL, MIGRATE_TABLE_LOCKED, err);
     *did = rc == STATUS_OK;
     goto out;
 rollback: {
+    /* After a lost connection the breaker makes this fail at once. */
     struct error ignored;
     pg_conn_exec(c, "ROLLBACK", 0, NULL, &ignored);
 }
 out:
     if (res != NULL)
         PQclear(res);
+    if (saved != NULL)
+        PQclear(saved);
     free(body);
     free(record);
     free(check);
     free(prologue);
-    return rc;
-}
-
-enum status pg_migrate_apply(struct pg_conn *c, const char *schema, int *applied,
-                             struct error *err)
-{
-    enum status rc = STATUS_OK;
-    int64_t old = pg_conn_set_command_timeout(c, MIGRATE_TIMEOUT_MS);
-
-    *applied = 0;
-    for (size_t i = 0; i < pg_migrations_count; i++) {
-        bool did;
-        rc = pg_migrate_one(c, schema, &pg_migrations[i], &did, err);
-        if (rc != STATUS_OK)
-            break;
-        *applied += did;
-    }
-    pg_conn_set_command_timeout(c, old);
+    free(lock);
+    free(wait);
     return rc;
 }
 
@@ -137,6 +200,53 @@ static bool pg_migrate_missing_table(const char *sqlstate)
 {
     /* undefined_table, invalid_schema_name: nothing applied yet */
     return strcmp(sqlstate, "42P01") == 0 || strcmp(sqlstate, "3F000") == 0;
+}
+
+/* Counts the embedded migrations schema_migrations does not record, with
+ * one read that needs no right but SELECT on it and takes no lock, so that
+ * an up-to-date schema needs no write right at all. A missing schema or
+ * table means all are pending; so does a table this role may not read:
+ * applying them then reports the rights that are missing. */
+static enum status pg_migrate_pending(struct pg_conn *c, const char *schema, size_t *pending,
+                                      struct error *err)
+{
+    char state[6];
+    char *sql = xasprintf("SELECT version FROM %s.schema_migrations", schema);
+    PGresult *res = pg_migrate_query(c, 0, sql, 0, NULL, MIGRATE_TABLE_LOCKED, state, err);
+    free(sql);
+    *pending = pg_migrations_count;
+    if (res == NULL) {
+        if (!pg_migrate_missing_table(state) && strcmp(state, "42501") != 0)
+            return err->status;
+        error_clear(err);
+        return STATUS_OK;
+    }
+    for (size_t i = 0; i < pg_migrations_count; i++) {
+        for (int r = 0; r < PQntuples(res); r++) {
+            if (pg_value_int(res, r, 0) == pg_migrations[i].version) {
+                (*pending)--;
+                break;
+            }
+        }
+    }
+    PQclear(res);
+    return STATUS_OK;
+}
+
+enum status pg_migrate_apply(struct pg_conn *c, const char *schema, int *applied,
+                             struct error *err)
+{
+    size_t pending = 0;
+    enum status rc;
+
+    *applied = 0;
+    rc = pg_migrate_pending(c, schema, &pending, err);
+    for (size_t i = 0; rc == STATUS_OK && pending > 0 && i < pg_migrations_count; i++) {
+        bool did;
+        rc = pg_migrate_one(c, schema, &pg_migrations[i], &did, err);
+        *applied += did;
+    }
+    return rc;
 }
 
 enum status pg_migrate_current(struct pg_conn *c, const char *schema, int *version,

@@ -33,8 +33,8 @@ struct pg_migration_state {
 
 /* Applies every pending migration to schema; *applied receives how many
  * were applied now. Stops at the first failure (that migration is rolled
- * back, earlier ones stay). Needs rights to create the schema, its objects
- * and roles. */
+ * back, earlier ones stay). With nothing pending it only reads; otherwise
+ * it needs rights to create the schema, its objects and roles. */
 enum status pg_migrate_apply(struct pg_conn *c, const char *schema, int *applied,
                              struct error *err);
 

@@ -27,7 +27,7 @@ enum status pg_overview_get(struct pg_conn *c, const char *schema, struct pg_ove
         "SELECT"
         " (SELECT count(*) FROM %1$s.saga_executions WHERE status = 'running'),"
         " (SELECT count(*) FROM %1$s.saga_executions WHERE status = 'compensating'),"
-        " (SELECT count(*) FROM %1$s.saga_executions WHERE status = 'failed'"
+        " (SELECT count(*) FROM %1$s.saga_executions WHERE status IN ('failed', 'compensated')"
         "    AND updated_at > now() - interval '24 hours'),"
         " (SELECT count(*) FROM %1$s.approvals WHERE status = 'pending'),"
         " (SELECT count(*) FROM %1$s.approvals WHERE status = 'pending' AND due_at < now()),"

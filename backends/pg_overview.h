@@ -14,7 +14,8 @@ struct pg_overview {
     int schema_version;          /* 0: not migrated (the counts below are 0) */
     int64_t sagas_running;       /* now, any age: a long runner is what is stuck */
     int64_t sagas_compensating;  /* now, any age */
-    int64_t sagas_failed_24h;    /* failed, last changed in the last 24 h */
+    int64_t sagas_failed_24h;    /* failed or compensated (how a failed saga ends in
+                                  * seed 004), last changed in the last 24 h */
     int64_t approvals_pending;
     int64_t approvals_overdue;   /* pending and past due_at */
     int64_t approvals_oldest_us; /* requested_at of the oldest pending one; 0 if none */

@@ -85,8 +85,9 @@ const struct command cmd_migrate_entry = {
     .summary = "apply the PostgreSQL schema, or list what is applied",
     .help = "Applies every pending migration to the configured schema, each in its own "
             "transaction under an advisory lock, and records it in SCHEMA.schema_migrations; "
-            "running it again changes nothing. Needs rights to create the schema, its objects "
-            "and the roles opsdeck_viewer and opsdeck_operator.",
+            "running it again changes nothing and needs only read rights. Applying needs rights "
+            "to create the schema, its objects and the roles opsdeck_viewer and "
+            "opsdeck_operator.",
     .flags = COMMAND_WRITES,
     .reads_with = "--status",
     .opts = cmd_migrate_flags,

@@ -344,8 +344,8 @@ CREATE INDEX IF NOT EXISTS saga_executions_trace_idx
 CREATE INDEX IF NOT EXISTS saga_executions_active_idx
     ON @schema@.saga_executions (status, updated_at)
     WHERE status IN ('running', 'compensating', 'pending');
--- overview: SELECT count(*) ... WHERE status = 'failed' AND updated_at >= now() - '24 hours'
---   (also status IN ('failed', 'compensated'): a failed saga ends compensated in seed 004)
+-- overview: SELECT count(*) ... WHERE status IN ('failed', 'compensated')
+--   AND updated_at > now() - '24 hours' (a failed saga ends compensated in seed 004)
 CREATE INDEX IF NOT EXISTS saga_executions_failed_idx
     ON @schema@.saga_executions (status, updated_at DESC)
     WHERE status IN ('failed', 'compensated');
@@ -575,9 +575,18 @@ CREATE TRIGGER schedule_requests_notify
 -- notifies) nothing. Returns the execution's version after the save. A
 -- malformed document raises 22023 (22007 for a malformed time) and changes
 -- nothing.
+--
+-- SECURITY DEFINER: it runs with its owner's rights, so the engine's role
+-- needs no right on any table, only USAGE on the schema and EXECUTE on this
+-- function, which the DBA grants (EXECUTE is revoked from PUBLIC below):
+--   GRANT USAGE ON SCHEMA @schema@ TO engine;
+--   GRANT EXECUTE ON FUNCTION @schema@.save_saga(jsonb) TO engine;
+-- Hence the pinned search_path and every table and function of the schema
+-- named with it; what is left unqualified is pg_catalog's.
 CREATE OR REPLACE FUNCTION @schema@.save_saga(state jsonb)
 RETURNS bigint
 LANGUAGE plpgsql
+SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
@@ -736,7 +745,7 @@ END
 $$;
 
 COMMENT ON FUNCTION @schema@.save_saga(jsonb) IS
-    'For the workflow engine: upserts an execution and its steps from seed 004''s _persist_state document; bumps version and notifies only on change; returns the version. 22023 on a malformed document.';
+    'For the workflow engine: upserts an execution and its steps from seed 004''s _persist_state document; bumps version and notifies only on change; returns the version. 22023 on a malformed document. SECURITY DEFINER: the DBA grants EXECUTE on it (and USAGE on the schema) to the engine''s role, which then needs no table rights.';
 
 -- ---------------------------------------------------------------------------
 -- Roles and privileges. The roles are cluster-wide and shared by every
@@ -778,5 +787,14 @@ GRANT SELECT ON ALL TABLES IN SCHEMA @schema@ TO opsdeck_viewer;
 REVOKE INSERT, UPDATE, DELETE, TRUNCATE, REFERENCES, TRIGGER
     ON ALL TABLES IN SCHEMA @schema@ FROM PUBLIC, opsdeck_viewer, opsdeck_operator;
 -- PostgreSQL grants EXECUTE to PUBLIC on new functions; none of these is
--- for anyone but the owner (save_saga is the engine's, the rest internal).
+-- for anyone but the owner (save_saga is the engine's, granted by the DBA;
+-- the rest internal).
 REVOKE ALL ON ALL FUNCTIONS IN SCHEMA @schema@ FROM PUBLIC;
+
+-- The same for tables the migrating role creates later (later migrations,
+-- or by hand): readable by opsdeck_viewer. Functions have no per-schema
+-- default that removes PostgreSQL's global PUBLIC EXECUTE, and a
+-- database-wide one would reach other applications' functions: every
+-- migration therefore ends with the REVOKE above, and tests/cli/roles.sh
+-- checks that no function of the schema is executable by PUBLIC.
+ALTER DEFAULT PRIVILEGES IN SCHEMA @schema@ GRANT SELECT ON TABLES TO opsdeck_viewer;

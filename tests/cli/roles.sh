@@ -150,5 +150,45 @@ for who in opsdeck_test_viewer opsdeck_test_operator; do
 done
 assert_eq "$snap_before" "$(snapshot)" "the refused statements changed no table"
 
-psql_q "DROP ROLE opsdeck_test_viewer; DROP ROLE opsdeck_test_operator"
+# An engine's role with no right on any table saves sagas once the DBA has
+# granted it EXECUTE on save_saga (and USAGE on the schema): save_saga runs
+# with its owner's rights.
+psql_q "SET client_min_messages = warning; DROP ROLE IF EXISTS opsdeck_test_engine"
+psql_q "CREATE ROLE opsdeck_test_engine LOGIN;
+        GRANT USAGE ON SCHEMA $S TO opsdeck_test_engine;
+        GRANT EXECUTE ON FUNCTION $S.save_saga(jsonb) TO opsdeck_test_engine"
+assert_eq "false" \
+    "$(psql_q "SELECT bool_or(has_table_privilege('opsdeck_test_engine', '$S.' || t,
+                                                  'SELECT, INSERT, UPDATE, DELETE, TRUNCATE'))::text
+                 FROM unnest(string_to_array('$TABLES', ' ')) AS t")" \
+    "the engine's role has no right on any table"
+try "engine save" "SELECT 'V|' || $S.save_saga('{\"execution_id\": \"e-2\", \"saga_id\": \"s\", \"status\": \"running\",
+    \"context\": {}, \"started_at\": null, \"completed_at\": null, \"error\": null,
+    \"steps\": [{\"step_id\": \"a\", \"name\": \"A\", \"status\": \"running\", \"result\": null,
+                 \"error\": null, \"started_at\": null, \"completed_at\": null, \"retry_count\": 0}]}');"
+try "engine read" "SELECT count(*) FROM $S.saga_executions;"
+try "engine write" "UPDATE $S.saga_executions SET status = 'failed';"
+as_role opsdeck_test_engine
+assert_eq "false|V|1" "$(result "engine save" | cut -d' ' -f1)|$(printf '%s\n' "$out" | grep '^V|')" \
+    "the engine's role saves a saga through save_saga"
+assert_eq "true 42501" "$(result "engine read")" "the engine's role still may not read a table"
+assert_eq "true 42501" "$(result "engine write")" "the engine's role still may not write a table"
+assert_eq "s|running|1|a" \
+    "$(psql_q "SELECT e.saga_id || '|' || e.status || '|' || e.version || '|' || string_agg(s.step_id, ',')
+                 FROM $S.saga_executions e JOIN $S.saga_steps s USING (execution_id)
+                WHERE execution_id = 'e-2' GROUP BY e.saga_id, e.status, e.version")" \
+    "the engine's saga is stored with its step"
+
+# Tables the owner creates in the schema later are readable by opsdeck_viewer.
+psql_q "CREATE TABLE $S.later_table (id integer); INSERT INTO $S.later_table VALUES (1)"
+try "later table" "SELECT 'L|' || count(*) FROM $S.later_table;"
+as_role opsdeck_test_viewer
+assert_eq "false|L|1" "$(result "later table" | cut -d' ' -f1)|$(printf '%s\n' "$out" | grep '^L|')" \
+    "a table created later is readable by a viewer"
+assert_eq "false" \
+    "$(psql_q "SELECT has_table_privilege('opsdeck_viewer', '$S.later_table', 'INSERT, UPDATE, DELETE')::text")" \
+    "a later table is only readable"
+
+psql_q "DROP ROLE opsdeck_test_viewer; DROP ROLE opsdeck_test_operator;
+        DROP OWNED BY opsdeck_test_engine; DROP ROLE opsdeck_test_engine"
 finish

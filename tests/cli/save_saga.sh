@@ -6,6 +6,12 @@
 S=wf
 migrate
 
+# It runs with its owner's rights (roles.sh has an engine's role use it), so
+# its search_path is pinned: nothing of a caller's schemas can stand in.
+assert_eq 'true|{"search_path=pg_catalog, pg_temp"}' \
+    "$(psql_q "SELECT prosecdef || '|' || proconfig::text FROM pg_proc WHERE oid = '$S.save_saga(jsonb)'::regprocedure")" \
+    "save_saga is SECURITY DEFINER with a pinned search_path"
+
 # save JSON: saves a document and prints the resulting version.
 save()
 {
