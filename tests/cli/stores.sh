@@ -62,7 +62,10 @@ run stores start --dir "$TEST_TMP/open"
 expect_rc 2 "a world-writable --dir is refused"
 assert_match 'writable by nobody else' "$err" "the refusal says why"
 
-# A stale pid file naming an unrelated live process: stop leaves it alone.
+# A stale pid file naming an unrelated live process (as after a reboot
+# recycled the pid): stop leaves it alone.
+run stores stop --dir "$STORES_DIR"
+expect_rc 0 "stop before planting a stale pid file"
 sleep 60 &
 bystander=$!
 printf '%s 1\n' "$bystander" >"$STORES_DIR/redis.pid"
