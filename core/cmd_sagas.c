@@ -2,6 +2,7 @@
 #include <config.h>
 
 #include "backends/pg_lists.h"
+#include "core/action.h"
 #include "core/listing.h"
 
 static const struct command_flag cmd_sagas_list_flags[] = {
@@ -81,4 +82,59 @@ const struct command cmd_sagas_show_entry = {
     .min_args = 1,
     .max_args = 1,
     .run = cmd_sagas_show_run,
+};
+
+static const struct command_flag cmd_sagas_abort_flags[] = {
+    {"--reason", "TEXT", "why (required)"},
+    ACTION_FLAGS,
+    {NULL, NULL, NULL},
+};
+
+static const struct command_flag cmd_sagas_retry_flags[] = {
+    {"--reason", "TEXT", "why"},
+    ACTION_FLAGS,
+    {NULL, NULL, NULL},
+};
+
+static enum status cmd_sagas_abort_run(struct session *s, const struct command *cmd,
+                                       const struct command_args *a, struct error *err)
+{
+    struct pg_action_args args = {.text = command_arg(cmd, a, "--reason")};
+    if (args.text == NULL || args.text[0] == '\0')
+        return error_set(err, STATUS_USAGE, "sagas abort needs --reason TEXT; nothing changed");
+    return action_run_pg(s, cmd, a, PG_ACTION_SAGA_ABORT, "abort", a->pos, 1, &args, err);
+}
+
+static enum status cmd_sagas_retry_run(struct session *s, const struct command *cmd,
+                                       const struct command_args *a, struct error *err)
+{
+    struct pg_action_args args = {.step_id = a->pos[1], .text = command_arg(cmd, a, "--reason")};
+    return action_run_pg(s, cmd, a, PG_ACTION_SAGA_RETRY_STEP, "retry a step of", a->pos, 1,
+                         &args, err);
+}
+
+const struct command cmd_sagas_abort_entry = {
+    .name = "sagas abort",
+    .usage = "EXEC_ID --reason TEXT",
+    .summary = "abort a running saga (it compensates)",
+    .help = "Sends the abort signal to a pending or running saga, which then compensates its "
+            "completed steps; audited with the reason. A finished saga is refused.",
+    .flags = COMMAND_WRITES,
+    .opts = cmd_sagas_abort_flags,
+    .min_args = 1,
+    .max_args = 1,
+    .run = cmd_sagas_abort_run,
+};
+
+const struct command cmd_sagas_retry_entry = {
+    .name = "sagas retry-step",
+    .usage = "EXEC_ID STEP_ID [--reason TEXT]",
+    .summary = "retry a failed step of a saga",
+    .help = "Sends the retry_step signal for a failed step; audited. A step that did not fail, "
+            "or a saga that finished, is refused.",
+    .flags = COMMAND_WRITES,
+    .opts = cmd_sagas_retry_flags,
+    .min_args = 2,
+    .max_args = 2,
+    .run = cmd_sagas_retry_run,
 };

@@ -2,7 +2,9 @@
 #include <config.h>
 
 #include "backends/pg_lists.h"
+#include "core/action.h"
 #include "core/listing.h"
+#include "util/timeutil.h"
 
 static const struct command_flag cmd_schedules_list_flags[] = {
     {"--paused", NULL, "only paused schedules"},
@@ -75,4 +77,150 @@ const struct command cmd_schedules_show_entry = {
     .min_args = 1,
     .max_args = 1,
     .run = cmd_schedules_show_run,
+};
+
+static const struct command_flag cmd_schedules_pause_flags[] = {
+    {"--note", "TEXT", "why (required)"},
+    {"--until", "TIME", "resume by itself at TIME (ISO 8601, or a DUR from now)"},
+    ACTION_FLAGS,
+    {NULL, NULL, NULL},
+};
+
+static const struct command_flag cmd_schedules_resume_flags[] = {
+    {"--note", "TEXT", "a note for the audit log"},
+    ACTION_FLAGS,
+    {NULL, NULL, NULL},
+};
+
+static const struct command_flag cmd_schedules_trigger_flags[] = {
+    {"--overlap", "POLICY", "skip, buffer_one, buffer_all, cancel_other or allow_all"},
+    ACTION_FLAGS,
+    {NULL, NULL, NULL},
+};
+
+static const struct command_flag cmd_schedules_backfill_flags[] = {
+    {"--from", "TIME", "start of the range (required)"},
+    {"--to", "TIME", "end of the range (required)"},
+    {"--overlap", "POLICY", "skip, buffer_one, buffer_all, cancel_other or allow_all"},
+    ACTION_FLAGS,
+    {NULL, NULL, NULL},
+};
+
+/* TIME as the command line takes it, for the server: ISO 8601 UTC. A
+ * duration means that long from now (a future time, unlike --since). */
+static enum status cmd_schedules_time(const char *flag, const char *text, char *out, size_t size,
+                                      struct error *err)
+{
+    int64_t us, ms;
+    if (time_parse_iso(text, &us))
+        ;
+    else if (time_parse_duration(text, &ms))
+        us = time_now_us() + ms * 1000;
+    else
+        return error_set(err, STATUS_USAGE, "%s: expected an ISO 8601 time or a duration, got "
+                         "'%s'", flag, text);
+    time_format_iso(us, out, size);
+    return STATUS_OK;
+}
+
+static enum status cmd_schedules_pause_run(struct session *s, const struct command *cmd,
+                                           const struct command_args *a, struct error *err)
+{
+    char until[40];
+    struct pg_action_args args = {.text = command_arg(cmd, a, "--note")};
+    const char *u = command_arg(cmd, a, "--until");
+    if (args.text == NULL || args.text[0] == '\0')
+        return error_set(err, STATUS_USAGE, "schedules pause needs --note TEXT; nothing changed");
+    if (u != NULL) {
+        enum status rc = cmd_schedules_time("--until", u, until, sizeof(until), err);
+        if (rc != STATUS_OK)
+            return rc;
+        args.time1 = until;
+    }
+    return action_run_pg(s, cmd, a, PG_ACTION_SCHEDULE_PAUSE, "pause", a->pos, a->npos, &args,
+                         err);
+}
+
+static enum status cmd_schedules_resume_run(struct session *s, const struct command *cmd,
+                                            const struct command_args *a, struct error *err)
+{
+    struct pg_action_args args = {.text = command_arg(cmd, a, "--note")};
+    return action_run_pg(s, cmd, a, PG_ACTION_SCHEDULE_RESUME, "resume", a->pos, a->npos, &args,
+                         err);
+}
+
+static enum status cmd_schedules_trigger_run(struct session *s, const struct command *cmd,
+                                             const struct command_args *a, struct error *err)
+{
+    struct pg_action_args args = {.overlap = command_arg(cmd, a, "--overlap")};
+    return action_run_pg(s, cmd, a, PG_ACTION_SCHEDULE_TRIGGER, "trigger", a->pos, 1, &args,
+                         err);
+}
+
+static enum status cmd_schedules_backfill_run(struct session *s, const struct command *cmd,
+                                              const struct command_args *a, struct error *err)
+{
+    char from[40], to[40];
+    const char *f = command_arg(cmd, a, "--from"), *t = command_arg(cmd, a, "--to");
+    enum status rc;
+    if (f == NULL || t == NULL)
+        return error_set(err, STATUS_USAGE, "schedules backfill needs --from TIME and --to TIME; "
+                         "nothing changed");
+    if ((rc = cmd_schedules_time("--from", f, from, sizeof(from), err)) != STATUS_OK ||
+        (rc = cmd_schedules_time("--to", t, to, sizeof(to), err)) != STATUS_OK)
+        return rc;
+    struct pg_action_args args = {.overlap = command_arg(cmd, a, "--overlap"), .time1 = from,
+                                  .time2 = to};
+    return action_run_pg(s, cmd, a, PG_ACTION_SCHEDULE_BACKFILL, "backfill", a->pos, 1, &args,
+                         err);
+}
+
+const struct command cmd_schedules_pause_entry = {
+    .name = "schedules pause",
+    .usage = "ID... --note TEXT [--until TIME]",
+    .summary = "pause schedules (note required; optional automatic resume)",
+    .help = "Pauses each schedule with a note, optionally until TIME when the engine resumes "
+            "it; a paused schedule is refused naming who paused it. Several ids are a bulk "
+            "action (a maintenance window).",
+    .flags = COMMAND_WRITES,
+    .opts = cmd_schedules_pause_flags,
+    .min_args = 1,
+    .max_args = 10000,
+    .run = cmd_schedules_pause_run,
+};
+
+const struct command cmd_schedules_resume_entry = {
+    .name = "schedules resume",
+    .usage = "ID... [--note TEXT]",
+    .summary = "resume paused schedules",
+    .help = "Resumes each paused schedule; one that is not paused is refused.",
+    .flags = COMMAND_WRITES,
+    .opts = cmd_schedules_resume_flags,
+    .min_args = 1,
+    .max_args = 10000,
+    .run = cmd_schedules_resume_run,
+};
+
+const struct command cmd_schedules_trigger_entry = {
+    .name = "schedules trigger",
+    .usage = "ID [--overlap POLICY]",
+    .summary = "run a schedule now",
+    .help = "Asks the engine to run the schedule now, with its overlap policy or POLICY.",
+    .flags = COMMAND_WRITES,
+    .opts = cmd_schedules_trigger_flags,
+    .min_args = 1,
+    .max_args = 1,
+    .run = cmd_schedules_trigger_run,
+};
+
+const struct command cmd_schedules_backfill_entry = {
+    .name = "schedules backfill",
+    .usage = "ID --from TIME --to TIME [--overlap POLICY]",
+    .summary = "run a schedule's missed runs of a time range",
+    .help = "Asks the engine to run the schedule's runs between --from and --to.",
+    .flags = COMMAND_WRITES,
+    .opts = cmd_schedules_backfill_flags,
+    .min_args = 1,
+    .max_args = 1,
+    .run = cmd_schedules_backfill_run,
 };

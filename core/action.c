@@ -1,0 +1,171 @@
+/* Identity, idempotency, bulk confirmation and outcome reporting for the
+ * action verbs. */
+#include <config.h>
+
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "core/action.h"
+#include "core/out.h"
+#include "util/buf.h"
+#include "util/timeutil.h"
+#include "util/xmalloc.h"
+
+void action_identity(const struct session *s, struct action_ident *id)
+{
+    id->operator_ = config_str(s->cfg, OPTION_OPERATOR);
+    if (gethostname(id->host, sizeof(id->host)) != 0)
+        snprintf(id->host, sizeof(id->host), "unknown");
+    id->host[sizeof(id->host) - 1] = '\0';
+    id->addr[0] = '\0';
+    /* "client_ip client_port server_ip server_port" */
+    const char *ssh = getenv("SSH_CONNECTION");
+    if (ssh != NULL) {
+        size_t n = strcspn(ssh, " ");
+        if (n > 0 && n < sizeof(id->addr))
+            snprintf(id->addr, sizeof(id->addr), "%.*s", (int)n, ssh);
+    }
+}
+
+char *action_key(const char *given, const char *item, size_t nitems)
+{
+    if (given != NULL)
+        return nitems > 1 ? xasprintf("%s:%s", given, item) : xstrdup(given);
+    unsigned char raw[16];
+    int fd = open("/dev/urandom", O_RDONLY | O_CLOEXEC);
+    if (fd < 0 || read(fd, raw, sizeof(raw)) != (ssize_t)sizeof(raw)) {
+        /* never reached on Linux; a key unique enough for one process */
+        uint64_t t = (uint64_t)time_now_us() ^ ((uint64_t)getpid() << 32);
+        memcpy(raw, &t, sizeof(t));
+        memcpy(raw + 8, &item, sizeof(item) < 8 ? sizeof(item) : 8);
+    }
+    if (fd >= 0)
+        close(fd);
+    char hex[33];
+    for (int i = 0; i < 16; i++)
+        snprintf(hex + 2 * i, 3, "%02x", raw[i]);
+    return xasprintf("opsdeck-%s", hex);
+}
+
+enum status action_expect_version(const struct command *cmd, const struct command_args *a,
+                                  size_t nitems, int64_t *version, struct error *err)
+{
+    const char *v = command_arg(cmd, a, "--expect-version");
+    *version = -1;
+    if (v == NULL)
+        return STATUS_OK;
+    if (nitems != 1)
+        return error_set(err, STATUS_USAGE, "--expect-version applies to a single item");
+    char *end;
+    long long n = strtoll(v, &end, 10);
+    if (*v == '\0' || *end != '\0' || n < 1)
+        return error_set(err, STATUS_USAGE, "--expect-version: expected a version number, got "
+                         "'%s'", v);
+    *version = n;
+    return STATUS_OK;
+}
+
+enum status action_confirm(const struct command *cmd, const struct command_args *a,
+                           const char *what, const char *const *ids, size_t n,
+                           struct error *err)
+{
+    if (n <= 1)
+        return STATUS_OK;
+    struct buf b;
+    buf_init(&b);
+    buf_addf(&b, "%s %zu items:", what, n);
+    for (size_t i = 0; i < n && i < 10; i++)
+        buf_addf(&b, "%s %s", i ? "," : "", ids[i]);
+    if (n > 10)
+        buf_addf(&b, ", and %zu more", n - 10);
+    out_error(buf_get(&b));
+    buf_done(&b);
+    if (command_arg(cmd, a, "--yes") != NULL)
+        return STATUS_OK;
+    if (!isatty(STDIN_FILENO))
+        return error_set(err, STATUS_USAGE, "a bulk action needs --yes when stdin is not a "
+                         "terminal; nothing changed");
+    fprintf(stderr, "Type yes to go on: ");
+    char line[16];
+    if (fgets(line, sizeof(line), stdin) == NULL || strcmp(line, "yes\n") != 0)
+        return error_set(err, STATUS_USAGE, "not confirmed; nothing changed");
+    return STATUS_OK;
+}
+
+enum status action_report(struct session *s, json_t *results, struct error *err)
+{
+    enum status rc = STATUS_OK;
+    size_t applied = 0, i;
+    json_t *r;
+
+    json_array_foreach(results, i, r) {
+        const char *outcome = json_string_value(json_object_get(r, "outcome"));
+        const char *msg = json_string_value(json_object_get(r, "message"));
+        if (outcome != NULL && strcmp(outcome, "applied") == 0) {
+            applied++;
+        } else if (rc == STATUS_OK) {
+            rc = outcome != NULL && strcmp(outcome, "not_found") == 0 ? STATUS_NOT_FOUND
+                                                                       : STATUS_REFUSED;
+            error_set(err, rc, "%s", msg != NULL ? msg : "refused");
+        }
+        if (!s->json) {
+            char *safe = out_safe(s, msg != NULL ? msg : "(no message)", 0);
+            out_printf(s, "%s%s\n", safe,
+                       json_is_true(json_object_get(r, "replayed")) ? " (repeated request)" : "");
+            free(safe);
+        }
+    }
+    if (s->json)
+        out_json(s, json_array_size(results) == 1 ? json_incref(json_array_get(results, 0))
+                                                   : json_incref(results));
+    if (rc != STATUS_OK && json_array_size(results) > 1)
+        error_prefix(err, "%zu of %zu applied; first not applied: ", applied,
+                     json_array_size(results));
+    json_decref(results);
+    return rc;
+}
+
+enum status action_run_pg(struct session *s, const struct command *cmd,
+                          const struct command_args *a, enum pg_action action, const char *what,
+                          const char *const *ids, size_t n, const struct pg_action_args *tmpl,
+                          struct error *err)
+{
+    struct action_ident id;
+    struct pg_action_ctx ctx;
+    enum status rc;
+
+    if ((rc = action_expect_version(cmd, a, n, &ctx.expect_version, err)) != STATUS_OK ||
+        (rc = action_confirm(cmd, a, what, ids, n, err)) != STATUS_OK)
+        return rc;
+    action_identity(s, &id);
+    ctx.operator_ = id.operator_;
+    ctx.client_host = id.host;
+    ctx.client_addr = id.addr[0] ? id.addr : NULL;
+    json_t *results = json_array();
+    for (size_t i = 0; i < n; i++) {
+        struct pg_action_args args = *tmpl;
+        char *key = action_key(command_arg(cmd, a, "--idempotency-key"), ids[i], n);
+        json_t *result = NULL;
+        args.target = ids[i];
+        ctx.idempotency_key = key;
+        rc = pg_actions_run(session_pg(s), session_schema(s), action, &args, &ctx, &result, err);
+        free(key);
+        if (rc != STATUS_OK) {
+            /* What was done so far is reported; the rest was not tried. */
+            if (json_array_size(results) > 0) {
+                struct error first = *err;
+                action_report(s, results, err);
+                *err = first;
+                error_prefix(err, "%zu of %zu done, then: ", i, n);
+            } else {
+                json_decref(results);
+            }
+            return rc;
+        }
+        json_array_append_new(results, result);
+    }
+    return action_report(s, results, err);
+}
