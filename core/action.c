@@ -169,3 +169,26 @@ enum status action_run_pg(struct session *s, const struct command *cmd,
     }
     return action_report(s, results, err);
 }
+
+void action_redis_ctx(struct session *s, const struct command *cmd, const struct command_args *a,
+                      struct action_ident *id, struct redis_action_ctx *ctx, char **key,
+                      const char *reason)
+{
+    action_identity(s, id);
+    *key = action_key(command_arg(cmd, a, "--idempotency-key"), NULL, 1);
+    ctx->operator_ = id->operator_;
+    ctx->client_host = id->host;
+    ctx->client_addr = id->addr[0] ? id->addr : NULL;
+    ctx->idempotency_key = *key;
+    ctx->reason = reason;
+}
+
+enum status action_report_redis(struct session *s, struct redis_action_result *out, size_t n,
+                                struct error *err)
+{
+    json_t *results = json_array();
+    for (size_t i = 0; i < n; i++)
+        if (out[i].result != NULL)
+            json_array_append(results, out[i].result);
+    return action_report(s, results, err);
+}

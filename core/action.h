@@ -10,6 +10,7 @@
 #include <jansson.h>
 
 #include "backends/pg_actions.h"
+#include "backends/redis_actions.h"
 #include "core/command.h"
 
 /* The flags of every action verb, to put in its flag table. */
@@ -58,5 +59,17 @@ enum status action_run_pg(struct session *s, const struct command *cmd,
                           const struct command_args *a, enum pg_action action, const char *what,
                           const char *const *ids, size_t n, const struct pg_action_args *tmpl,
                           struct error *err);
+
+/* Fills ctx for a Redis action of this invocation: identity (kept in id),
+ * one key for the whole batch (the scripts add each event's id), and the
+ * note or reason. *key is a heap string the caller frees. */
+void action_redis_ctx(struct session *s, const struct command *cmd, const struct command_args *a,
+                      struct action_ident *id, struct redis_action_ctx *ctx, char **key,
+                      const char *reason);
+
+/* Turns a batch's outcomes into a report (see action_report); items
+ * without an outcome (not tried after a failure) are left out. */
+enum status action_report_redis(struct session *s, struct redis_action_result *out, size_t n,
+                                struct error *err);
 
 #endif

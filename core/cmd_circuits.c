@@ -2,6 +2,9 @@
 #include <config.h>
 
 #include "backends/redis_circuits.h"
+#include <stdlib.h>
+
+#include "core/action.h"
 #include "core/listing.h"
 
 static const struct table_col cmd_circuits_cols[] = {
@@ -63,4 +66,96 @@ const struct command cmd_circuits_show_entry = {
     .min_args = 1,
     .max_args = 1,
     .run = cmd_circuits_show_run,
+};
+
+/* ---- actions ---- */
+
+static const struct command_flag cmd_circuits_reason_flags[] = {
+    {"--reason", "TEXT", "why (required for reset and force-open)"},
+    ACTION_FLAGS,
+    {NULL, NULL, NULL},
+};
+
+static enum status cmd_circuits_act(struct session *s, const struct command *cmd,
+                                    const struct command_args *a,
+                                    enum redis_circuit_action action, bool reason_required,
+                                    struct error *err)
+{
+    struct redis_conn *c;
+    const char *reason = command_arg(cmd, a, "--reason");
+    enum status rc;
+    if (reason_required && (reason == NULL || *reason == '\0'))
+        return error_set(err, STATUS_USAGE, "'opsdeck %s' needs --reason TEXT; nothing changed",
+                         cmd->name);
+    if ((rc = session_redis(s, &c, err)) != STATUS_OK)
+        return rc;
+    struct action_ident ident;
+    struct redis_action_ctx ctx;
+    char *key;
+    struct redis_action_result res = {0};
+    action_redis_ctx(s, cmd, a, &ident, &ctx, &key, reason);
+    rc = redis_actions_circuit(c, config_str(s->cfg, OPTION_CIRCUIT_PREFIX),
+                               config_str(s->cfg, OPTION_DLQ_PREFIX), &ctx, a->pos[0], action,
+                               &res, err);
+    if (rc == STATUS_OK)
+        rc = action_report_redis(s, &res, 1, err);
+    redis_actions_results_done(&res, 1);
+    free(key);
+    return rc;
+}
+
+static enum status cmd_circuits_reset_run(struct session *s, const struct command *cmd,
+                                          const struct command_args *a, struct error *err)
+{
+    return cmd_circuits_act(s, cmd, a, REDIS_CIRCUIT_RESET, true, err);
+}
+
+static enum status cmd_circuits_open_run(struct session *s, const struct command *cmd,
+                                         const struct command_args *a, struct error *err)
+{
+    return cmd_circuits_act(s, cmd, a, REDIS_CIRCUIT_FORCE_OPEN, true, err);
+}
+
+static enum status cmd_circuits_release_run(struct session *s, const struct command *cmd,
+                                            const struct command_args *a, struct error *err)
+{
+    return cmd_circuits_act(s, cmd, a, REDIS_CIRCUIT_RELEASE, false, err);
+}
+
+const struct command cmd_circuits_reset_entry = {
+    .name = "circuits reset",
+    .usage = "NAME --reason TEXT",
+    .summary = "reset a breaker to closed",
+    .help = "Clears a breaker's counts and forced state, sets it closed and tells the services "
+            "on the control channel; audited.",
+    .flags = COMMAND_WRITES,
+    .opts = cmd_circuits_reason_flags,
+    .min_args = 1,
+    .max_args = 1,
+    .run = cmd_circuits_reset_run,
+};
+
+const struct command cmd_circuits_force_open_entry = {
+    .name = "circuits force-open",
+    .usage = "NAME --reason TEXT",
+    .summary = "isolate a dependency: force its breaker open",
+    .help = "Forces a breaker open (forced_state, forced_by, forced_at, forced_reason) and tells "
+            "the services on the control channel; audited. Refused when already forced open.",
+    .flags = COMMAND_WRITES,
+    .opts = cmd_circuits_reason_flags,
+    .min_args = 1,
+    .max_args = 1,
+    .run = cmd_circuits_open_run,
+};
+
+const struct command cmd_circuits_release_entry = {
+    .name = "circuits release",
+    .usage = "NAME [--reason TEXT]",
+    .summary = "release a forced breaker state",
+    .help = "Clears a breaker's forced state; refused when none is set.",
+    .flags = COMMAND_WRITES,
+    .opts = cmd_circuits_reason_flags,
+    .min_args = 1,
+    .max_args = 1,
+    .run = cmd_circuits_release_run,
 };

@@ -2,8 +2,13 @@
 #include <config.h>
 
 #include "backends/redis_dlq.h"
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/action.h"
 #include "core/listing.h"
 #include "core/out.h"
+#include "util/xmalloc.h"
 
 static const struct command_flag cmd_dlq_list_flags[] = {
     {"--reason", "R", "failure reason (validation_failed, processing_timeout, ...)"},
@@ -124,4 +129,202 @@ const struct command cmd_dlq_stats_entry = {
             "and the index depth, from counters: nothing is scanned.",
     .max_args = 0,
     .run = cmd_dlq_stats_run,
+};
+
+/* ---- actions ---- */
+
+static const struct command_flag cmd_dlq_replay_flags[] = {
+    {"--force", NULL, "replay events that were already retried"},
+    {"--dry-run", NULL, "say what would be replayed, change nothing"},
+    ACTION_FLAGS,
+    {NULL, NULL, NULL},
+};
+
+static const struct command_flag cmd_dlq_resolve_flags[] = {
+    {"--note", "TEXT", "how it was resolved (required)"},
+    ACTION_FLAGS,
+    {NULL, NULL, NULL},
+};
+
+static const struct command_flag cmd_dlq_delete_flags[] = {
+    {"--reason", "TEXT", "why (required)"},
+    ACTION_FLAGS,
+    {NULL, NULL, NULL},
+};
+
+/* The route for an event's queue, as the replay script takes it. */
+static char *cmd_dlq_route(struct session *s, const char *queue)
+{
+    const char *r = config_route_for(s->cfg, queue);
+    return strcmp(r, "publish") == 0 ? xasprintf("publish:%s", queue) : xstrdup(r);
+}
+
+static enum status cmd_dlq_replay_run(struct session *s, const struct command *cmd,
+                                      const struct command_args *a, struct error *err)
+{
+    struct redis_conn *c;
+    const char *prefix = config_str(s->cfg, OPTION_DLQ_PREFIX);
+    size_t n = a->npos;
+    enum status rc = session_redis(s, &c, err);
+    if (rc != STATUS_OK)
+        return rc;
+    if ((rc = action_confirm(cmd, a, "replay", a->pos, n, err)) != STATUS_OK)
+        return rc;
+
+    /* What to send comes from the event itself, unredacted; the scripts
+     * check the status atomically when they send it. */
+    const char **ids = xcalloc(n, sizeof(*ids));
+    char **payloads = xcalloc(n, sizeof(*payloads)), **routes = xcalloc(n, sizeof(*routes));
+    json_t *missing = json_array();
+    size_t m = 0;
+    for (size_t i = 0; i < n; i++) {
+        json_t *ev = NULL;
+        rc = redis_dlq_show(c, prefix, a->pos[i], &ev, err);
+        if (rc == STATUS_NOT_FOUND) {
+            json_array_append_new(missing, json_pack("{s:s, s:s, s:s}", "outcome", "not_found",
+                                                     "target_id", a->pos[i], "message", err->msg));
+            rc = STATUS_OK;
+            continue;
+        }
+        if (rc != STATUS_OK)
+            goto out;
+        json_t *orig = json_object_get(ev, "original_event");
+        const char *queue = json_string_value(json_object_get(ev, "original_queue"));
+        if (orig == NULL || queue == NULL) {
+            char *msg = xasprintf("dlq event %s is malformed (no original event or queue); "
+                                  "nothing changed", a->pos[i]);
+            json_array_append_new(missing, json_pack("{s:s, s:s, s:s}", "outcome", "refused",
+                                                     "target_id", a->pos[i], "message", msg));
+            free(msg);
+            json_decref(ev);
+            continue;
+        }
+        ids[m] = a->pos[i];
+        payloads[m] = json_dumps(orig, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_ENCODE_ANY);
+        routes[m] = cmd_dlq_route(s, queue);
+        m++;
+        json_decref(ev);
+    }
+    if (command_arg(cmd, a, "--dry-run") != NULL) {
+        for (size_t i = 0; i < m; i++) {
+            char *id = out_safe(s, ids[i], 0), *route = out_safe(s, routes[i], 0);
+            out_printf(s, "would replay %s to %s\n", id, route);
+            free(route);
+            free(id);
+        }
+        out_printf(s, "%zu event%s would be replayed; nothing changed\n", m, m == 1 ? "" : "s");
+        goto out;
+    }
+    struct action_ident ident;
+    struct redis_action_ctx ctx;
+    char *key;
+    action_redis_ctx(s, cmd, a, &ident, &ctx, &key, NULL);
+    struct redis_action_result *res = xcalloc(m + 1, sizeof(*res));
+    rc = m == 0 ? STATUS_OK
+                : redis_actions_replay(c, prefix, &ctx, m, ids, (const char *const *)payloads,
+                                       (const char *const *)routes,
+                                       command_arg(cmd, a, "--force") != NULL, res, err);
+    if (rc == STATUS_OK) {
+        json_t *all = json_array();
+        for (size_t i = 0; i < m; i++)
+            if (res[i].result != NULL)
+                json_array_append(all, res[i].result);
+        json_array_extend(all, missing);
+        rc = action_report(s, all, err);
+    }
+    redis_actions_results_done(res, m);
+    free(res);
+    free(key);
+out:
+    for (size_t i = 0; i < m; i++) {
+        free(payloads[i]);
+        free(routes[i]);
+    }
+    json_decref(missing);
+    free(routes);
+    free(payloads);
+    free(ids);
+    return rc;
+}
+
+static enum status cmd_dlq_mark_run(struct session *s, const struct command *cmd,
+                                    const struct command_args *a, bool resolve, struct error *err)
+{
+    struct redis_conn *c;
+    const char *text = command_arg(cmd, a, resolve ? "--note" : "--reason");
+    enum status rc;
+    if (text == NULL || *text == '\0')
+        return error_set(err, STATUS_USAGE, "dlq %s needs %s TEXT; nothing changed",
+                         resolve ? "resolve" : "delete", resolve ? "--note" : "--reason");
+    if ((rc = session_redis(s, &c, err)) != STATUS_OK ||
+        (rc = action_confirm(cmd, a, resolve ? "resolve" : "delete", a->pos, a->npos, err)) !=
+            STATUS_OK)
+        return rc;
+    struct action_ident ident;
+    struct redis_action_ctx ctx;
+    char *key;
+    action_redis_ctx(s, cmd, a, &ident, &ctx, &key, text);
+    struct redis_action_result *res = xcalloc(a->npos, sizeof(*res));
+    const char *prefix = config_str(s->cfg, OPTION_DLQ_PREFIX);
+    rc = resolve ? redis_actions_resolve(c, prefix, &ctx, a->npos, a->pos, res, err)
+                 : redis_actions_delete(c, prefix, &ctx, a->npos, a->pos, res, err);
+    if (rc == STATUS_OK)
+        rc = action_report_redis(s, res, a->npos, err);
+    redis_actions_results_done(res, a->npos);
+    free(res);
+    free(key);
+    return rc;
+}
+
+static enum status cmd_dlq_resolve_run(struct session *s, const struct command *cmd,
+                                       const struct command_args *a, struct error *err)
+{
+    return cmd_dlq_mark_run(s, cmd, a, true, err);
+}
+
+static enum status cmd_dlq_delete_run(struct session *s, const struct command *cmd,
+                                      const struct command_args *a, struct error *err)
+{
+    return cmd_dlq_mark_run(s, cmd, a, false, err);
+}
+
+const struct command cmd_dlq_replay_entry = {
+    .name = "dlq replay",
+    .usage = "ID... [--force] [--dry-run]",
+    .summary = "send events back to their queues, exactly once",
+    .help = "Sends each event's original event back on its queue's route (publish, list:KEY "
+            "or stream:KEY; see the route setting) in one atomic script per event that checks "
+            "the status is pending_review (or retried, with --force), sends, marks it retried "
+            "and audits. Two operators or a retried command never send an event twice.",
+    .flags = COMMAND_WRITES,
+    .opts = cmd_dlq_replay_flags,
+    .reads_with = "--dry-run",
+    .min_args = 1,
+    .max_args = 100000,
+    .run = cmd_dlq_replay_run,
+};
+
+const struct command cmd_dlq_resolve_entry = {
+    .name = "dlq resolve",
+    .usage = "ID... --note TEXT",
+    .summary = "mark events resolved by hand",
+    .help = "Marks each event resolved with the note, atomically and audited; a resolved one "
+            "is refused naming who resolved it.",
+    .flags = COMMAND_WRITES,
+    .opts = cmd_dlq_resolve_flags,
+    .min_args = 1,
+    .max_args = 100000,
+    .run = cmd_dlq_resolve_run,
+};
+
+const struct command cmd_dlq_delete_entry = {
+    .name = "dlq delete",
+    .usage = "ID... --reason TEXT",
+    .summary = "delete events (reason required)",
+    .help = "Deletes each event and its index entry, atomically and audited with what it was.",
+    .flags = COMMAND_WRITES,
+    .opts = cmd_dlq_delete_flags,
+    .min_args = 1,
+    .max_args = 100000,
+    .run = cmd_dlq_delete_run,
 };

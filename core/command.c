@@ -22,6 +22,12 @@ extern const struct command cmd_audit_list_entry;
 extern const struct command cmd_dlq_list_entry;
 extern const struct command cmd_dlq_show_entry;
 extern const struct command cmd_dlq_stats_entry;
+extern const struct command cmd_dlq_replay_entry;
+extern const struct command cmd_dlq_resolve_entry;
+extern const struct command cmd_dlq_delete_entry;
+extern const struct command cmd_circuits_reset_entry;
+extern const struct command cmd_circuits_force_open_entry;
+extern const struct command cmd_circuits_release_entry;
 extern const struct command cmd_circuits_list_entry;
 extern const struct command cmd_circuits_show_entry;
 
@@ -38,8 +44,14 @@ static const struct command *const command_rows[] = {
     &cmd_dlq_list_entry,
     &cmd_dlq_show_entry,
     &cmd_dlq_stats_entry,
+    &cmd_dlq_replay_entry,
+    &cmd_dlq_resolve_entry,
+    &cmd_dlq_delete_entry,
     &cmd_circuits_list_entry,
     &cmd_circuits_show_entry,
+    &cmd_circuits_reset_entry,
+    &cmd_circuits_force_open_entry,
+    &cmd_circuits_release_entry,
     &cmd_audit_list_entry,
     &cmd_stores_start_entry,
     &cmd_stores_stop_entry,
