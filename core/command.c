@@ -19,6 +19,14 @@ extern const struct command cmd_approvals_show_entry;
 extern const struct command cmd_schedules_list_entry;
 extern const struct command cmd_schedules_show_entry;
 extern const struct command cmd_audit_list_entry;
+extern const struct command cmd_approve_entry;
+extern const struct command cmd_reject_entry;
+extern const struct command cmd_sagas_abort_entry;
+extern const struct command cmd_sagas_retry_entry;
+extern const struct command cmd_schedules_pause_entry;
+extern const struct command cmd_schedules_resume_entry;
+extern const struct command cmd_schedules_trigger_entry;
+extern const struct command cmd_schedules_backfill_entry;
 extern const struct command cmd_dlq_list_entry;
 extern const struct command cmd_dlq_show_entry;
 extern const struct command cmd_dlq_stats_entry;
@@ -37,10 +45,18 @@ static const struct command *const command_rows[] = {
     &cmd_config_entry,
     &cmd_sagas_list_entry,
     &cmd_sagas_show_entry,
+    &cmd_sagas_abort_entry,
+    &cmd_sagas_retry_entry,
     &cmd_approvals_list_entry,
     &cmd_approvals_show_entry,
+    &cmd_approve_entry,
+    &cmd_reject_entry,
     &cmd_schedules_list_entry,
     &cmd_schedules_show_entry,
+    &cmd_schedules_pause_entry,
+    &cmd_schedules_resume_entry,
+    &cmd_schedules_trigger_entry,
+    &cmd_schedules_backfill_entry,
     &cmd_dlq_list_entry,
     &cmd_dlq_show_entry,
     &cmd_dlq_stats_entry,
