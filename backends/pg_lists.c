@@ -13,6 +13,7 @@
 #include "backends/pg_internal.h"
 #include "backends/pg_lists.h"
 #include "util/buf.h"
+#include "util/timeutil.h"
 #include "util/xmalloc.h"
 
 #define PG_LISTS_MAX_LIMIT  1000
@@ -1025,4 +1026,20 @@ enum status pg_lists_schedule(struct pg_conn *c, const char *schema, const char 
         rc = pg_lists_row(res, 0, NULL, 0, "schedules show", out, err);
     PQclear(res);
     return rc;
+}
+
+char *pg_lists_audit_cursor(const json_t *row)
+{
+    int64_t us;
+    const char *at = json_string_value(json_object_get(row, "at"));
+    const char *id = json_string_value(json_object_get(row, "audit_id"));
+    if (at == NULL || id == NULL || !time_parse_iso(at, &us))
+        return NULL;
+    json_t *a = json_pack("[s, I, I]", pg_lists_kinds[PG_LISTS_AUDIT].tag, (json_int_t)us,
+                          (json_int_t)strtoll(id, NULL, 10));
+    char *text = json_dumps(a, JSON_COMPACT);
+    char *out = text != NULL ? pg_lists_b64_encode((const unsigned char *)text, strlen(text)) : NULL;
+    free(text);
+    json_decref(a);
+    return out;
 }

@@ -47,6 +47,11 @@ enum status pg_lists_schedules(struct pg_conn *c, const struct pg_list_query *q,
 enum status pg_lists_audit(struct pg_conn *c, const struct pg_list_query *q, json_t **rows,
                            char **next, struct error *err);
 
+/* The audit list's cursor just after row (a row of pg_lists_audit), for
+ * callers that merge the audit log with another source and stop inside a
+ * page. Heap string, or NULL when the row lacks its keys. */
+char *pg_lists_audit_cursor(const json_t *row);
+
 /* One item with its details (a saga with its steps in order; an approval
  * with the saga it belongs to when one shares its workflow_id; a
  * schedule). STATUS_NOT_FOUND when there is no such id. *out is a new

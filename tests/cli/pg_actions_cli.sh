@@ -93,6 +93,31 @@ assert_eq "2" "$(psql_q "SELECT count(*) FROM wf.schedule_requests WHERE schedul
 run schedules backfill hourly --from 2026-11-02 --to 2026-11-01
 expect_rc 2 "a range that ends before it starts"
 
+# The audit list shows both stores' actions together, newest first.
+redis_q HSET dlq:ev-a data '{"event_id":"ev-a","original_event":{},"failure_reason":"validation_failed","original_queue":"q"}' \
+    status pending_review >/dev/null
+redis_q ZADD dlq:index "$(date +%s)" ev-a >/dev/null
+run dlq resolve ev-a --note "handled"
+expect_rc 0 "a Redis action"
+run audit list --json --limit 3
+expect_rc 0 "audit list"
+assert_eq "redis dlq.resolve" "$(jq_py 'd["items"][0].get("store", "postgres") + " " + d["items"][0]["action"]')" \
+    "the newest entry is the Redis action"
+total=$(psql_q "SELECT count(*) FROM wf.audit_log")
+total=$((total + $(redis_q XLEN dlq:audit)))
+seen=0
+cursor=""
+pages=0
+while :; do
+    if [ -n "$cursor" ]; then run audit list --json --limit 4 --after "$cursor"; else run audit list --json --limit 4; fi
+    expect_rc 0 "audit page"
+    seen=$((seen + $(jq_py 'len(d["items"])')))
+    cursor=$(jq_py 'd["next_cursor"] or ""')
+    pages=$((pages + 1))
+    [ -n "$cursor" ] && [ "$pages" -lt 50 ] || break
+done
+assert_eq "$total" "$seen" "paging the merged audit list sees every entry once"
+
 # 8 processes decide the same approval, round after round: one wins.
 rounds=${PG_CLI_RACE_ROUNDS:-15}
 i=10
