@@ -122,3 +122,28 @@ enum status redis_audit_list(struct redis_conn *c, const char *dlq_prefix, const
     free(key);
     return rc;
 }
+
+enum status redis_audit_append(struct redis_conn *c, const char *dlq_prefix,
+                               const char *const *fields, size_t n, struct error *err)
+{
+    char *key = xasprintf("%s:audit", dlq_prefix);
+    char at[40], secs[24];
+    int64_t now = time_now_us();
+    /* the shape the action scripts write: microseconds and Z */
+    time_format_iso(now, secs, sizeof(secs));
+    snprintf(at, sizeof(at), "%.19s.%06lldZ", secs, (long long)(now % 1000000));
+    const char *head[] = {"XADD", key, "MAXLEN", "~", "100000", "*", "at", at};
+    size_t nhead = sizeof(head) / sizeof(head[0]), argc = 0;
+    const char **argv = xcalloc(nhead + 2 * n, sizeof(*argv));
+    for (size_t j = 0; j < nhead; j++)
+        argv[argc++] = head[j];
+    for (size_t j = 0; j < 2 * n; j++)
+        argv[argc++] = fields[j] != NULL ? fields[j] : "";
+    redisReply *r = redis_conn_command(c, (int)argc, argv, NULL, err);
+    enum status rc = r != NULL ? STATUS_OK : err->status;
+    if (r != NULL)
+        freeReplyObject(r);
+    free(argv);
+    free(key);
+    return rc;
+}

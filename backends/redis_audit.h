@@ -22,4 +22,11 @@ enum status redis_audit_list(struct redis_conn *c, const char *dlq_prefix, const
                              size_t limit, const char *operator_, const char *action,
                              int64_t since_us, json_t **rows, bool *exhausted, struct error *err);
 
+/* Appends one entry to the audit stream (fields and values, n pairs, plus
+ * "at" now) in one XADD: for operator reads that must leave a trace, such
+ * as unmasking. Fails (STATUS_DENIED without the right) rather than let the
+ * read happen unaudited. */
+enum status redis_audit_append(struct redis_conn *c, const char *dlq_prefix,
+                               const char *const *fields, size_t n, struct error *err);
+
 #endif

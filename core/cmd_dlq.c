@@ -1,6 +1,7 @@
 /* `opsdeck dlq list|show|stats`: the dead-letter queue, read side. */
 #include <config.h>
 
+#include "backends/redis_audit.h"
 #include "backends/redis_dlq.h"
 #include <stdlib.h>
 #include <string.h>
@@ -66,18 +67,46 @@ static enum status cmd_dlq_list_run(struct session *s, const struct command *cmd
     return rc;
 }
 
+static const struct command_flag cmd_dlq_show_flags[] = {
+    {"--unmask", NULL, "show sensitive fields too (recorded in the audit stream first)"},
+    {NULL, NULL, NULL},
+};
+
 static enum status cmd_dlq_show_run(struct session *s, const struct command *cmd,
                                     const struct command_args *a, struct error *err)
 {
-    (void)cmd;
     struct redis_conn *c;
     json_t *item = NULL;
+    const char *prefix = config_str(s->cfg, OPTION_DLQ_PREFIX);
     enum status rc = session_redis(s, &c, err);
     if (rc == STATUS_OK)
-        rc = redis_dlq_show(c, config_str(s->cfg, OPTION_DLQ_PREFIX), a->pos[0], &item, err);
-    if (rc == STATUS_OK)
+        rc = redis_dlq_show(c, prefix, a->pos[0], &item, err);
+    if (rc != STATUS_OK)
+        return rc;
+    if (command_arg(cmd, a, "--unmask") == NULL) {
         listing_print_one(s, item);
-    return rc;
+        return STATUS_OK;
+    }
+    /* Unmasked data is shown only once the audit stream says who saw it. */
+    struct action_ident id;
+    action_identity(s, &id);
+    const char *fields[] = {"operator", id.operator_, "client_host", id.host,
+                            "client_addr", id.addr, "action", "dlq.unmask",
+                            "target_kind", "dlq_event", "target_id", a->pos[0],
+                            "outcome", "ok"};
+    rc = redis_audit_append(c, prefix, fields, sizeof(fields) / sizeof(fields[0]) / 2, err);
+    if (rc != STATUS_OK) {
+        json_decref(item);
+        error_prefix(err, "cannot record the unmask in the audit stream, so nothing is shown: ");
+        return rc;
+    }
+    if (s->json) {
+        out_json(s, item);
+    } else {
+        table_print_detail(s, item);
+        json_decref(item);
+    }
+    return STATUS_OK;
 }
 
 static enum status cmd_dlq_stats_run(struct session *s, const struct command *cmd,
@@ -112,10 +141,13 @@ const struct command cmd_dlq_list_entry = {
 
 const struct command cmd_dlq_show_entry = {
     .name = "dlq show",
-    .usage = "ID",
+    .usage = "ID [--unmask]",
     .summary = "one event: original event (redacted), error, stack trace, history",
     .help = "Shows one dead-lettered event: the original event pretty-printed with sensitive "
-            "fields masked, the error and stack trace, retry count and what operators did.",
+            "fields masked, the error and stack trace, retry count and what operators did. "
+            "--unmask shows the masked fields after recording who saw them in the audit "
+            "stream.",
+    .opts = cmd_dlq_show_flags,
     .min_args = 1,
     .max_args = 1,
     .run = cmd_dlq_show_run,

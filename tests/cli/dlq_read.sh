@@ -62,6 +62,12 @@ assert_eq "o-2" "$(jq_py 'd["original_event"]["order_id"]')" "the rest is exact"
 run --redact order_id dlq show ev2 --json
 assert_eq "****" "$(jq_py 'd["original_event"]["order_id"]')" "the redaction list is configurable"
 
+run dlq show ev2 --unmask --json
+expect_rc 0 "dlq show --unmask"
+assert_eq "ann@example.com" "$(jq_py 'd["original_event"]["customer"]["email"]')" "unmasked"
+assert_match 'dlq.unmask' "$(redis_q XREVRANGE dlq:audit + - COUNT 1)" "the unmask is audited"
+assert_match 'ev2' "$(redis_q XREVRANGE dlq:audit + - COUNT 1)" "naming the event"
+
 run dlq show nosuch
 expect_rc 4 "unknown event"
 one_line "$err" "not-found message"
