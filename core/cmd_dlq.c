@@ -3,8 +3,11 @@
 
 #include "backends/redis_audit.h"
 #include "backends/redis_dlq.h"
+#include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "core/action.h"
 #include "core/listing.h"
@@ -359,4 +362,135 @@ const struct command cmd_dlq_delete_entry = {
     .min_args = 1,
     .max_args = 100000,
     .run = cmd_dlq_delete_run,
+};
+
+/* ---- export ---- */
+
+static const struct command_flag cmd_dlq_export_flags[] = {
+    {"--reason", "R", "failure reason"},
+    {"--source", "S", "source service"},
+    {"--target", "T", "target service"},
+    {"--queue", "Q", "original queue"},
+    {"--status", "S", "pending_review, retried, resolved or expired"},
+    {"--since", "DUR", "failed within DUR"},
+    {"--until", "TIME", "failed before TIME"},
+    {"--search", "TEXT", "TEXT in the id, the error or the event"},
+    {"--output", "FILE", "write to FILE (mode 0600, complete or not at all) instead of stdout"},
+    {"--unmask", NULL, "keep sensitive fields (recorded in the audit stream first)"},
+    {NULL, NULL, NULL},
+};
+
+static enum status cmd_dlq_export_run(struct session *s, const struct command *cmd,
+                                      const struct command_args *a, struct error *err)
+{
+    struct listing l;
+    struct redis_conn *c;
+    const char *prefix = config_str(s->cfg, OPTION_DLQ_PREFIX);
+    const char *output = command_arg(cmd, a, "--output");
+    bool unmask = command_arg(cmd, a, "--unmask") != NULL;
+    char *tmp = NULL, *cursor = NULL;
+    FILE *f = stdout;
+    size_t count = 0;
+    enum status rc = listing_parse(cmd, a, &l, err);
+
+    if (rc == STATUS_OK)
+        rc = session_redis(s, &c, err);
+    if (rc != STATUS_OK)
+        return rc;
+    if (unmask) {
+        struct action_ident id;
+        action_identity(s, &id);
+        const char *fields[] = {"operator", id.operator_, "client_host", id.host, "client_addr",
+                                id.addr, "action", "dlq.export_unmasked", "target_kind",
+                                "dlq", "target_id", "*", "outcome", "ok"};
+        if ((rc = redis_audit_append(c, prefix, fields, 7, err)) != STATUS_OK) {
+            error_prefix(err, "cannot record the unmasked export in the audit stream: ");
+            return rc;
+        }
+    }
+    if (output != NULL) {
+        /* The events hold personal data: private, and whole or nothing. */
+        tmp = xasprintf("%s.XXXXXX", output);
+        int fd = mkstemp(tmp);
+        if (fd < 0 || (f = fdopen(fd, "w")) == NULL) {
+            rc = error_set(err, STATUS_USAGE, "%s: %s", output, strerror(errno));
+            if (fd >= 0)
+                close(fd);
+            goto out;
+        }
+    }
+    for (;;) {
+        struct redis_dlq_query q = {
+            .prefix = prefix,
+            .reason = command_arg(cmd, a, "--reason"),
+            .source = command_arg(cmd, a, "--source"),
+            .target = command_arg(cmd, a, "--target"),
+            .queue = command_arg(cmd, a, "--queue"),
+            .status = command_arg(cmd, a, "--status"),
+            .search = command_arg(cmd, a, "--search"),
+            .since_us = l.since_us,
+            .until_us = l.until_us,
+            .limit = 500,
+            .after = cursor,
+        };
+        json_t *rows = NULL;
+        char *next = NULL;
+        if ((rc = redis_dlq_list(c, &q, &rows, &next, NULL, err)) != STATUS_OK)
+            break;
+        size_t i;
+        json_t *row;
+        json_array_foreach(rows, i, row) {
+            const char *id = json_string_value(json_object_get(row, "event_id"));
+            json_t *ev = NULL;
+            enum status st = id != NULL ? redis_dlq_show(c, prefix, id, &ev, err) : STATUS_NOT_FOUND;
+            if (st == STATUS_NOT_FOUND) {
+                ev = json_incref(row); /* gone since it was listed: export what was seen */
+            } else if (st != STATUS_OK) {
+                rc = st;
+                break;
+            }
+            json_t *outv = unmask ? json_incref(ev) : redact_copy(&s->redact, ev, NULL);
+            char *line = json_dumps(outv, JSON_COMPACT | out_json_flags(f));
+            fprintf(f, "%s\n", line != NULL ? line : "{}");
+            free(line);
+            json_decref(outv);
+            json_decref(ev);
+            count++;
+        }
+        json_decref(rows);
+        free(cursor);
+        cursor = next;
+        if (rc != STATUS_OK || cursor == NULL)
+            break;
+    }
+    if (output != NULL) {
+        bool ok = fflush(f) == 0 && fsync(fileno(f)) == 0;
+        ok = fclose(f) == 0 && ok;
+        f = NULL;
+        if (rc == STATUS_OK && !ok)
+            rc = error_set(err, STATUS_USAGE, "%s: %s", output, strerror(errno));
+        if (rc == STATUS_OK && rename(tmp, output) != 0)
+            rc = error_set(err, STATUS_USAGE, "%s: %s", output, strerror(errno));
+        if (rc != STATUS_OK)
+            unlink(tmp);
+        else
+            fprintf(stderr, "opsdeck: exported %zu event%s to %s%s\n", count, count == 1 ? "" : "s",
+                    output, unmask ? " (unmasked)" : "");
+    }
+out:
+    free(cursor);
+    free(tmp);
+    return rc;
+}
+
+const struct command cmd_dlq_export_entry = {
+    .name = "dlq export",
+    .usage = "[FILTERS] [--output FILE] [--unmask]",
+    .summary = "write events as JSON lines (redacted)",
+    .help = "Writes every event matching the filters of dlq list, newest first, one JSON "
+            "object per line, with sensitive fields masked unless --unmask (audited). With "
+            "--output the file is private (0600) and appears only when complete.",
+    .opts = cmd_dlq_export_flags,
+    .max_args = 0,
+    .run = cmd_dlq_export_run,
 };

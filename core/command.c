@@ -30,6 +30,7 @@ extern const struct command cmd_schedules_backfill_entry;
 extern const struct command cmd_dlq_list_entry;
 extern const struct command cmd_dlq_show_entry;
 extern const struct command cmd_dlq_stats_entry;
+extern const struct command cmd_dlq_export_entry;
 extern const struct command cmd_dlq_replay_entry;
 extern const struct command cmd_dlq_resolve_entry;
 extern const struct command cmd_dlq_delete_entry;
@@ -60,6 +61,7 @@ static const struct command *const command_rows[] = {
     &cmd_dlq_list_entry,
     &cmd_dlq_show_entry,
     &cmd_dlq_stats_entry,
+    &cmd_dlq_export_entry,
     &cmd_dlq_replay_entry,
     &cmd_dlq_resolve_entry,
     &cmd_dlq_delete_entry,

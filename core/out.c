@@ -4,10 +4,20 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "core/out.h"
 #include "util/sanitize.h"
 #include "util/xmalloc.h"
+
+size_t out_json_flags(FILE *f)
+{
+    /* On a terminal, JSON shows every non-ASCII character as \uXXXX: a
+     * bidi control or other format character in the data then cannot
+     * reorder or hide what the operator reads. Piped, the data stays as
+     * UTF-8 for jq. Control characters are escaped by JSON itself. */
+    return JSON_PRESERVE_ORDER | (isatty(fileno(f)) ? JSON_ENSURE_ASCII : 0);
+}
 
 json_t *out_jstr(const char *s)
 {
@@ -24,7 +34,7 @@ json_t *out_jstr(const char *s)
 
 void out_json(struct session *s, json_t *v)
 {
-    json_dumpf(v, s->out, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+    json_dumpf(v, s->out, out_json_flags(s->out) | JSON_INDENT(2));
     fputc('\n', s->out);
     json_decref(v);
 }

@@ -3,6 +3,8 @@
 #ifndef OPSDECK_CORE_OUT_H
 #define OPSDECK_CORE_OUT_H
 
+#include <stdio.h>
+
 #include <jansson.h>
 
 #include "core/session.h"
@@ -11,6 +13,10 @@
  * sanitizer's visible escapes (JSON cannot carry invalid bytes). NULL
  * gives JSON null. Returns a new reference. */
 json_t *out_jstr(const char *s);
+
+/* The jansson flags for JSON written to f: insertion order, and ASCII
+ * only when f is a terminal. */
+size_t out_json_flags(FILE *f);
 
 /* Prints v (indented, keys in insertion order, newline) and drops the
  * reference. */

@@ -68,6 +68,16 @@ assert_eq "ann@example.com" "$(jq_py 'd["original_event"]["customer"]["email"]')
 assert_match 'dlq.unmask' "$(redis_q XREVRANGE dlq:audit + - COUNT 1)" "the unmask is audited"
 assert_match 'ev2' "$(redis_q XREVRANGE dlq:audit + - COUNT 1)" "naming the event"
 
+run dlq export --reason processing_timeout --output "$TEST_TMP/export.jsonl"
+expect_rc 0 "dlq export"
+assert_eq "2" "$(wc -l <"$TEST_TMP/export.jsonl" | tr -d ' ')" "one line per matching event"
+assert_eq "600" "$(stat -c %a "$TEST_TMP/export.jsonl")" "the export file is private"
+grep -q 'ann@example.com' "$TEST_TMP/export.jsonl" && fail "the export is not redacted"
+ok "the export is redacted"
+python3 -c 'import json,sys; [json.loads(l) for l in open(sys.argv[1])]' "$TEST_TMP/export.jsonl" ||
+    fail "an export line is not JSON"
+ok "every export line is JSON"
+
 run dlq show nosuch
 expect_rc 4 "unknown event"
 one_line "$err" "not-found message"
