@@ -13,6 +13,7 @@
 #include "backends/redis_internal.h"
 #include "util/buf.h"
 #include "util/sanitize.h"
+#include "util/sha1.h"
 #include "util/xmalloc.h"
 
 /* How long a repeat of an idempotency key returns the first outcome. */
@@ -419,70 +420,6 @@ static const char ACTIONS_CIRCUIT_LUA[] =
     "return finish(idem, {outcome = 'applied', action = action, target_id = id, state = state,\n"
     "  by = op, at = at, message = 'circuit ' .. id .. ' ' .. verb[act], receivers = receivers})\n";
 
-/* ---- SHA-1 (copied from redis_dlq.c; to be shared) ------------------------ */
-
-static uint32_t actions_rol(uint32_t x, int n)
-{
-    return (x << n) | (x >> (32 - n));
-}
-
-static void actions_sha1_block(uint32_t h[5], const unsigned char *p)
-{
-    uint32_t w[80], a = h[0], b = h[1], c = h[2], d = h[3], e = h[4];
-    for (int i = 0; i < 16; i++)
-        w[i] = (uint32_t)p[4 * i] << 24 | (uint32_t)p[4 * i + 1] << 16 |
-               (uint32_t)p[4 * i + 2] << 8 | p[4 * i + 3];
-    for (int i = 16; i < 80; i++)
-        w[i] = actions_rol(w[i - 3] ^ w[i - 8] ^ w[i - 14] ^ w[i - 16], 1);
-    for (int i = 0; i < 80; i++) {
-        uint32_t f, k;
-        if (i < 20) {
-            f = (b & c) | (~b & d);
-            k = 0x5a827999;
-        } else if (i < 40) {
-            f = b ^ c ^ d;
-            k = 0x6ed9eba1;
-        } else if (i < 60) {
-            f = (b & c) | (b & d) | (c & d);
-            k = 0x8f1bbcdc;
-        } else {
-            f = b ^ c ^ d;
-            k = 0xca62c1d6;
-        }
-        uint32_t t = actions_rol(a, 5) + f + e + k + w[i];
-        e = d;
-        d = c;
-        c = actions_rol(b, 30);
-        b = a;
-        a = t;
-    }
-    h[0] += a;
-    h[1] += b;
-    h[2] += c;
-    h[3] += d;
-    h[4] += e;
-}
-
-/* The SHA-1 that EVALSHA names a script by, in hex. */
-static void actions_sha1_hex(const char *s, size_t len, char out[41])
-{
-    uint32_t h[5] = {0x67452301, 0xefcdab89, 0x98badcfe, 0x10325476, 0xc3d2e1f0};
-    unsigned char tail[128] = {0};
-    size_t full = len / 64 * 64, rest = len - full;
-    for (size_t i = 0; i < full; i += 64)
-        actions_sha1_block(h, (const unsigned char *)s + i);
-    memcpy(tail, s + full, rest);
-    tail[rest] = 0x80;
-    size_t tlen = rest + 9 <= 64 ? 64 : 128;
-    uint64_t bits = (uint64_t)len * 8;
-    for (int i = 0; i < 8; i++)
-        tail[tlen - 1 - (size_t)i] = (unsigned char)(bits >> (8 * i));
-    for (size_t i = 0; i < tlen; i += 64)
-        actions_sha1_block(h, tail + i);
-    for (int i = 0; i < 5; i++)
-        snprintf(out + 8 * i, 9, "%08x", (unsigned)h[i]);
-}
-
 /* ---- running a batch ------------------------------------------------------ */
 
 enum actions_kind { ACTIONS_REPLAY, ACTIONS_RESOLVE, ACTIONS_DELETE, ACTIONS_CIRCUIT };
@@ -661,7 +598,7 @@ static enum status actions_run(struct redis_conn *c, struct actions_batch *b,
     bool *todo = xcalloc(b->n + 1, sizeof(*todo));
     size_t left = b->n;
 
-    actions_sha1_hex(b->lua, b->lua_len, b->sha);
+    sha1_hex(b->lua, b->lua_len, b->sha);
     for (size_t i = 0; i < b->n; i++)
         todo[i] = true;
     for (int attempt = 0; left > 0 && attempt < 2; attempt++) {
