@@ -69,14 +69,14 @@ enum status action_expect_version(const struct command *cmd, const struct comman
 }
 
 enum status action_confirm(const struct command *cmd, const struct command_args *a,
-                           const char *what, const char *const *ids, size_t n,
+                           const char *what, const char *const *ids, size_t n, bool bulk,
                            struct error *err)
 {
-    if (n <= 1)
+    if (!bulk)
         return STATUS_OK;
     struct buf b;
     buf_init(&b);
-    buf_addf(&b, "%s %zu items:", what, n);
+    buf_addf(&b, "%s %zu item%s%s", what, n, n == 1 ? "" : "s", n > 0 ? ":" : "");
     for (size_t i = 0; i < n && i < 10; i++)
         buf_addf(&b, "%s %s", i ? "," : "", ids[i]);
     if (n > 10)
@@ -138,7 +138,7 @@ enum status action_run_pg(struct session *s, const struct command *cmd,
     enum status rc;
 
     if ((rc = action_expect_version(cmd, a, n, &ctx.expect_version, err)) != STATUS_OK ||
-        (rc = action_confirm(cmd, a, what, ids, n, err)) != STATUS_OK)
+        (rc = action_confirm(cmd, a, what, ids, n, n > 1, err)) != STATUS_OK)
         return rc;
     action_identity(s, &id);
     ctx.operator_ = id.operator_;

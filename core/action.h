@@ -4,6 +4,7 @@
 #ifndef OPSDECK_CORE_ACTION_H
 #define OPSDECK_CORE_ACTION_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -38,11 +39,12 @@ char *action_key(const char *given, const char *item, size_t nitems);
 enum status action_expect_version(const struct command *cmd, const struct command_args *a,
                                   size_t nitems, int64_t *version, struct error *err);
 
-/* For more than one item: prints the blast radius ("reject 12 approvals:
- * apr-1, apr-2, ...") on stderr and needs --yes, or a typed "yes" when
- * stdin is a terminal. STATUS_USAGE when not confirmed; nothing changed. */
+/* For a bulk action (more than one item, or --all however many match):
+ * prints the blast radius ("reject 12 items: apr-1, apr-2, ...") on stderr
+ * and needs --yes, or a typed "yes" when stdin is a terminal.
+ * STATUS_USAGE when not confirmed; nothing changed. */
 enum status action_confirm(const struct command *cmd, const struct command_args *a,
-                           const char *what, const char *const *ids, size_t n,
+                           const char *what, const char *const *ids, size_t n, bool bulk,
                            struct error *err);
 
 /* Prints the outcomes (results: an array of action results, taken) as one

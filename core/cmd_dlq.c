@@ -7,11 +7,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "core/action.h"
 #include "core/listing.h"
 #include "core/out.h"
+#include "util/timeutil.h"
 #include "util/xmalloc.h"
 
 static const struct command_flag cmd_dlq_list_flags[] = {
@@ -169,6 +171,16 @@ const struct command cmd_dlq_stats_entry = {
 /* ---- actions ---- */
 
 static const struct command_flag cmd_dlq_replay_flags[] = {
+    {"--all", NULL, "every event matching the filters below (pending_review unless --status)"},
+    {"--reason", "R", "with --all: failure reason"},
+    {"--source", "S", "with --all: source service"},
+    {"--target", "T", "with --all: target service"},
+    {"--queue", "Q", "with --all: original queue"},
+    {"--status", "S", "with --all: status (default pending_review)"},
+    {"--since", "DUR", "with --all: failed within DUR"},
+    {"--until", "TIME", "with --all: failed before TIME"},
+    {"--search", "TEXT", "with --all: TEXT in the id, the error or the event"},
+    {"--rate", "N", "send at most N events per second"},
     {"--force", NULL, "replay events that were already retried"},
     {"--dry-run", NULL, "say what would be replayed, change nothing"},
     ACTION_FLAGS,
@@ -194,30 +206,81 @@ static char *cmd_dlq_route(struct session *s, const char *queue)
     return strcmp(r, "publish") == 0 ? xasprintf("publish:%s", queue) : xstrdup(r);
 }
 
-static enum status cmd_dlq_replay_run(struct session *s, const struct command *cmd,
-                                      const struct command_args *a, struct error *err)
+/* The ids of every event matching the filters of --all, newest first. */
+static enum status cmd_dlq_replay_collect(struct session *s, const struct command *cmd,
+                                          const struct command_args *a, struct redis_conn *c,
+                                          char ***ids, size_t *n, struct error *err)
 {
-    struct redis_conn *c;
-    const char *prefix = config_str(s->cfg, OPTION_DLQ_PREFIX);
-    size_t n = a->npos;
-    enum status rc = session_redis(s, &c, err);
-    if (rc != STATUS_OK)
-        return rc;
-    if ((rc = action_confirm(cmd, a, "replay", a->pos, n, err)) != STATUS_OK)
-        return rc;
+    struct listing l;
+    char *cursor = NULL;
+    size_t cap = 0;
+    enum status rc = listing_parse(cmd, a, &l, err);
+    const char *status = command_arg(cmd, a, "--status");
 
-    /* What to send comes from the event itself, unredacted; the scripts
-     * check the status atomically when they send it. */
-    const char **ids = xcalloc(n, sizeof(*ids));
-    char **payloads = xcalloc(n, sizeof(*payloads)), **routes = xcalloc(n, sizeof(*routes));
-    json_t *missing = json_array();
+    *ids = NULL;
+    *n = 0;
+    if (status == NULL && command_arg(cmd, a, "--force") == NULL)
+        status = "pending_review";
+    while (rc == STATUS_OK) {
+        struct redis_dlq_query q = {
+            .prefix = config_str(s->cfg, OPTION_DLQ_PREFIX),
+            .reason = command_arg(cmd, a, "--reason"),
+            .source = command_arg(cmd, a, "--source"),
+            .target = command_arg(cmd, a, "--target"),
+            .queue = command_arg(cmd, a, "--queue"),
+            .status = status,
+            .search = command_arg(cmd, a, "--search"),
+            .since_us = l.since_us,
+            .until_us = l.until_us,
+            .limit = 1000,
+            .after = cursor,
+        };
+        json_t *rows = NULL;
+        char *next = NULL;
+        if ((rc = redis_dlq_list(c, &q, &rows, &next, NULL, err)) != STATUS_OK)
+            break;
+        size_t i;
+        json_t *row;
+        json_array_foreach(rows, i, row) {
+            const char *id = json_string_value(json_object_get(row, "event_id"));
+            if (id == NULL)
+                continue;
+            if (*n == cap) {
+                cap = cap ? cap * 2 : 1024;
+                *ids = xreallocarray(*ids, cap, sizeof(**ids));
+            }
+            (*ids)[(*n)++] = xstrdup(id);
+        }
+        json_decref(rows);
+        free(cursor);
+        cursor = next;
+        if (cursor == NULL)
+            break;
+    }
+    free(cursor);
+    return rc;
+}
+
+/* Replays one chunk of ids, appending an outcome per id to results. What
+ * is sent comes from the event itself, unredacted; the script checks the
+ * status atomically when it sends it. */
+static enum status cmd_dlq_replay_chunk(struct session *s, struct redis_conn *c,
+                                        const struct redis_action_ctx *ctx, bool force,
+                                        bool dry, const char *const *chunk, size_t n,
+                                        json_t *results, struct error *err)
+{
+    const char *prefix = config_str(s->cfg, OPTION_DLQ_PREFIX);
+    const char **ids = xcalloc(n + 1, sizeof(*ids));
+    char **payloads = xcalloc(n + 1, sizeof(*payloads)), **routes = xcalloc(n + 1, sizeof(*routes));
     size_t m = 0;
+    enum status rc = STATUS_OK;
+
     for (size_t i = 0; i < n; i++) {
         json_t *ev = NULL;
-        rc = redis_dlq_show(c, prefix, a->pos[i], &ev, err);
+        rc = redis_dlq_show(c, prefix, chunk[i], &ev, err);
         if (rc == STATUS_NOT_FOUND) {
-            json_array_append_new(missing, json_pack("{s:s, s:s, s:s}", "outcome", "not_found",
-                                                     "target_id", a->pos[i], "message", err->msg));
+            json_array_append_new(results, json_pack("{s:s, s:s, s:s}", "outcome", "not_found",
+                                                     "target_id", chunk[i], "message", err->msg));
             rc = STATUS_OK;
             continue;
         }
@@ -227,58 +290,125 @@ static enum status cmd_dlq_replay_run(struct session *s, const struct command *c
         const char *queue = json_string_value(json_object_get(ev, "original_queue"));
         if (orig == NULL || queue == NULL) {
             char *msg = xasprintf("dlq event %s is malformed (no original event or queue); "
-                                  "nothing changed", a->pos[i]);
-            json_array_append_new(missing, json_pack("{s:s, s:s, s:s}", "outcome", "refused",
-                                                     "target_id", a->pos[i], "message", msg));
+                                  "nothing changed", chunk[i]);
+            json_array_append_new(results, json_pack("{s:s, s:s, s:s}", "outcome", "refused",
+                                                     "target_id", chunk[i], "message", msg));
             free(msg);
             json_decref(ev);
             continue;
         }
-        ids[m] = a->pos[i];
+        ids[m] = chunk[i];
         payloads[m] = json_dumps(orig, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_ENCODE_ANY);
         routes[m] = cmd_dlq_route(s, queue);
         m++;
         json_decref(ev);
     }
-    if (command_arg(cmd, a, "--dry-run") != NULL) {
+    if (dry) {
         for (size_t i = 0; i < m; i++) {
             char *id = out_safe(s, ids[i], 0), *route = out_safe(s, routes[i], 0);
             out_printf(s, "would replay %s to %s\n", id, route);
             free(route);
             free(id);
         }
-        out_printf(s, "%zu event%s would be replayed; nothing changed\n", m, m == 1 ? "" : "s");
+        json_array_append_new(results,
+                              json_pack("{s:b, s:I}", "dry_run", 1, "count", (json_int_t)m));
         goto out;
     }
-    struct action_ident ident;
-    struct redis_action_ctx ctx;
-    char *key;
-    action_redis_ctx(s, cmd, a, &ident, &ctx, &key, NULL);
-    struct redis_action_result *res = xcalloc(m + 1, sizeof(*res));
-    rc = m == 0 ? STATUS_OK
-                : redis_actions_replay(c, prefix, &ctx, m, ids, (const char *const *)payloads,
-                                       (const char *const *)routes,
-                                       command_arg(cmd, a, "--force") != NULL, res, err);
-    if (rc == STATUS_OK) {
-        json_t *all = json_array();
+    if (m > 0) {
+        struct redis_action_result *res = xcalloc(m, sizeof(*res));
+        rc = redis_actions_replay(c, prefix, ctx, m, ids, (const char *const *)payloads,
+                                  (const char *const *)routes, force, res, err);
         for (size_t i = 0; i < m; i++)
             if (res[i].result != NULL)
-                json_array_append(all, res[i].result);
-        json_array_extend(all, missing);
-        rc = action_report(s, all, err);
+                json_array_append(results, res[i].result);
+        redis_actions_results_done(res, m);
+        free(res);
     }
-    redis_actions_results_done(res, m);
-    free(res);
-    free(key);
 out:
     for (size_t i = 0; i < m; i++) {
         free(payloads[i]);
         free(routes[i]);
     }
-    json_decref(missing);
     free(routes);
     free(payloads);
     free(ids);
+    return rc;
+}
+
+static enum status cmd_dlq_replay_run(struct session *s, const struct command *cmd,
+                                      const struct command_args *a, struct error *err)
+{
+    struct redis_conn *c;
+    char **owned = NULL;
+    const char *const *ids = a->pos;
+    size_t n = a->npos, owned_n = 0;
+    bool all = command_arg(cmd, a, "--all") != NULL;
+    bool dry = command_arg(cmd, a, "--dry-run") != NULL;
+    const char *rate_s = command_arg(cmd, a, "--rate");
+    long rate = 0;
+    enum status rc;
+
+    if (all == (n > 0))
+        return error_set(err, STATUS_USAGE, "dlq replay takes event ids or --all with filters; "
+                         "nothing changed");
+    if (rate_s != NULL) {
+        char *end;
+        rate = strtol(rate_s, &end, 10);
+        if (*rate_s == '\0' || *end != '\0' || rate < 1 || rate > 100000)
+            return error_set(err, STATUS_USAGE, "--rate: expected 1 to 100000 events per second, "
+                             "got '%s'", rate_s);
+    }
+    if ((rc = session_redis(s, &c, err)) != STATUS_OK)
+        return rc;
+    if (all) {
+        if ((rc = cmd_dlq_replay_collect(s, cmd, a, c, &owned, &owned_n, err)) != STATUS_OK)
+            goto out;
+        ids = (const char *const *)owned;
+        n = owned_n;
+    }
+    if (!dry && (rc = action_confirm(cmd, a, "replay", ids, n, all || n > 1, err)) != STATUS_OK)
+        goto out;
+
+    struct action_ident ident;
+    struct redis_action_ctx ctx;
+    char *key;
+    json_t *results = json_array();
+    action_redis_ctx(s, cmd, a, &ident, &ctx, &key, NULL);
+    /* Chunks of at most --rate events, one second apart. One key for the
+     * whole run: running it again with the same --idempotency-key resumes
+     * an interrupted replay without sending any event twice. */
+    size_t chunk = rate > 0 ? (size_t)rate : 500;
+    for (size_t i = 0; i < n && rc == STATUS_OK; i += chunk) {
+        int64_t t0 = time_mono_ms();
+        size_t k = n - i < chunk ? n - i : chunk;
+        rc = cmd_dlq_replay_chunk(s, c, &ctx, command_arg(cmd, a, "--force") != NULL, dry,
+                                  ids + i, k, results, err);
+        if (rate > 0 && i + k < n) {
+            int64_t left = 1000 - (time_mono_ms() - t0);
+            if (left > 0) {
+                struct timespec ts = {(time_t)(left / 1000), (long)(left % 1000) * 1000000};
+                nanosleep(&ts, NULL);
+            }
+        }
+    }
+    if (rc == STATUS_OK && dry) {
+        size_t count = 0, j;
+        json_t *r;
+        json_array_foreach(results, j, r)
+            count += (size_t)json_integer_value(json_object_get(r, "count"));
+        out_printf(s, "%zu event%s would be replayed; nothing changed\n", count,
+                   count == 1 ? "" : "s");
+        json_decref(results);
+    } else if (rc == STATUS_OK) {
+        rc = action_report(s, results, err);
+    } else {
+        json_decref(results);
+    }
+    free(key);
+out:
+    for (size_t i = 0; i < owned_n; i++)
+        free(owned[i]);
+    free(owned);
     return rc;
 }
 
@@ -292,8 +422,8 @@ static enum status cmd_dlq_mark_run(struct session *s, const struct command *cmd
         return error_set(err, STATUS_USAGE, "dlq %s needs %s TEXT; nothing changed",
                          resolve ? "resolve" : "delete", resolve ? "--note" : "--reason");
     if ((rc = session_redis(s, &c, err)) != STATUS_OK ||
-        (rc = action_confirm(cmd, a, resolve ? "resolve" : "delete", a->pos, a->npos, err)) !=
-            STATUS_OK)
+        (rc = action_confirm(cmd, a, resolve ? "resolve" : "delete", a->pos, a->npos,
+                             a->npos > 1, err)) != STATUS_OK)
         return rc;
     struct action_ident ident;
     struct redis_action_ctx ctx;
@@ -325,16 +455,19 @@ static enum status cmd_dlq_delete_run(struct session *s, const struct command *c
 
 const struct command cmd_dlq_replay_entry = {
     .name = "dlq replay",
-    .usage = "ID... [--force] [--dry-run]",
+    .usage = "(ID... | --all FILTERS) [--rate N] [--force] [--dry-run]",
     .summary = "send events back to their queues, exactly once",
     .help = "Sends each event's original event back on its queue's route (publish, list:KEY "
             "or stream:KEY; see the route setting) in one atomic script per event that checks "
             "the status is pending_review (or retried, with --force), sends, marks it retried "
-            "and audits. Two operators or a retried command never send an event twice.",
+            "and audits. Two operators or a retried command never send an event twice. --all "
+            "replays every event matching the filters (pending_review unless --status); --rate "
+            "sends at most N a second. Running an interrupted replay again with the same "
+            "--idempotency-key resumes it: what was sent is not sent again.",
     .flags = COMMAND_WRITES,
     .opts = cmd_dlq_replay_flags,
     .reads_with = "--dry-run",
-    .min_args = 1,
+    .min_args = 0,
     .max_args = 100000,
     .run = cmd_dlq_replay_run,
 };

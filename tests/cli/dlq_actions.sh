@@ -55,6 +55,32 @@ run dlq replay e3 e4 nope --yes
 expect_rc 4 "bulk with an unknown id"
 assert_match '2 of 3 applied' "$err" "the summary counts"
 
+# --all with filters, --rate, and resuming with the same key.
+for e in t1 t2 t3 t4 t5 t6; do
+    event "$e"
+    redis_q HSET "dlq:$e" data "$(redis_q HGET "dlq:$e" data | sed 's/VALIDATION_FAILED/PROCESSING_TIMEOUT/')" >/dev/null
+done
+run dlq replay --all --reason processing_timeout --dry-run
+expect_rc 0 "--all dry run"
+assert_match '^6 events would be replayed; nothing changed$' "$out" "the dry run counts the matches"
+run dlq replay --all --reason processing_timeout
+expect_rc 2 "--all needs --yes without a terminal"
+assert_match 'replay 6 items' "$err" "blast radius of --all"
+run dlq replay e5 --all
+expect_rc 2 "ids and --all together"
+before=$(redis_q LLEN orders.replayed)
+t0=$(date +%s%N)
+run dlq replay --all --reason processing_timeout --rate 3 --yes --idempotency-key job-1
+t1=$(date +%s%N)
+expect_rc 0 "--all with --rate"
+assert_eq "$((before + 6))" "$(redis_q LLEN orders.replayed)" "six events sent"
+[ $(((t1 - t0) / 1000000)) -ge 900 ] || fail "--rate 3 sent 6 events in under a second"
+ok "--rate paces the replay"
+run dlq replay t1 t2 t3 t4 t5 t6 --yes --idempotency-key job-1
+expect_rc 0 "the same job key again"
+assert_eq "6" "$(printf '%s\n' "$out" | grep -c '(repeated request)')" "every event reports the first outcome"
+assert_eq "$((before + 6))" "$(redis_q LLEN orders.replayed)" "a resumed replay sends nothing twice"
+
 run dlq resolve e5
 expect_rc 2 "resolve needs a note"
 run dlq resolve e5 --note "fixed by hand"
