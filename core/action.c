@@ -128,17 +128,18 @@ enum status action_report(struct session *s, json_t *results, struct error *err)
     return rc;
 }
 
-enum status action_run_pg(struct session *s, const struct command *cmd,
-                          const struct command_args *a, enum pg_action action, const char *what,
-                          const char *const *ids, size_t n, const struct pg_action_args *tmpl,
-                          struct error *err)
+static enum status action_run_pg_items(struct session *s, const struct command *cmd,
+                                       const struct command_args *a, enum pg_action action,
+                                       const char *what, const char *const *ids, size_t n,
+                                       bool bulk, const struct pg_action_args *tmpl,
+                                       struct error *err)
 {
     struct action_ident id;
     struct pg_action_ctx ctx;
     enum status rc;
 
     if ((rc = action_expect_version(cmd, a, n, &ctx.expect_version, err)) != STATUS_OK ||
-        (rc = action_confirm(cmd, a, what, ids, n, n > 1, err)) != STATUS_OK)
+        (rc = action_confirm(cmd, a, what, ids, n, bulk, err)) != STATUS_OK)
         return rc;
     action_identity(s, &id);
     ctx.operator_ = id.operator_;
@@ -191,4 +192,20 @@ enum status action_report_redis(struct session *s, struct redis_action_result *o
         if (out[i].result != NULL)
             json_array_append(results, out[i].result);
     return action_report(s, results, err);
+}
+
+enum status action_run_pg(struct session *s, const struct command *cmd,
+                          const struct command_args *a, enum pg_action action, const char *what,
+                          const char *const *ids, size_t n, const struct pg_action_args *tmpl,
+                          struct error *err)
+{
+    return action_run_pg_items(s, cmd, a, action, what, ids, n, n > 1, tmpl, err);
+}
+
+enum status action_run_pg_bulk(struct session *s, const struct command *cmd,
+                               const struct command_args *a, enum pg_action action,
+                               const char *what, const char *const *ids, size_t n,
+                               const struct pg_action_args *tmpl, struct error *err)
+{
+    return action_run_pg_items(s, cmd, a, action, what, ids, n, true, tmpl, err);
 }

@@ -74,4 +74,11 @@ void action_redis_ctx(struct session *s, const struct command *cmd, const struct
 enum status action_report_redis(struct session *s, struct redis_action_result *out, size_t n,
                                 struct error *err);
 
+/* The same for a bulk action chosen by filters (--all): confirmed as bulk
+ * however many items matched. */
+enum status action_run_pg_bulk(struct session *s, const struct command *cmd,
+                               const struct command_args *a, enum pg_action action,
+                               const char *what, const char *const *ids, size_t n,
+                               const struct pg_action_args *tmpl, struct error *err);
+
 #endif

@@ -1,9 +1,13 @@
 /* `opsdeck schedules list|show`: schedules and their paused state. */
 #include <config.h>
 
+#include <stdlib.h>
+
 #include "backends/pg_lists.h"
 #include "core/action.h"
 #include "core/listing.h"
+#include "core/out.h"
+#include "util/xmalloc.h"
 #include "util/timeutil.h"
 
 static const struct command_flag cmd_schedules_list_flags[] = {
@@ -81,6 +85,8 @@ const struct command cmd_schedules_show_entry = {
 
 static const struct command_flag cmd_schedules_pause_flags[] = {
     {"--note", "TEXT", "why (required)"},
+    {"--all", NULL, "every unpaused schedule matching --search (a maintenance window)"},
+    {"--search", "TEXT", "with --all: TEXT in the id, workflow type or pause note"},
     {"--until", "TIME", "resume by itself at TIME (ISO 8601, or a DUR from now)"},
     ACTION_FLAGS,
     {NULL, NULL, NULL},
@@ -123,22 +129,78 @@ static enum status cmd_schedules_time(const char *flag, const char *text, char *
     return STATUS_OK;
 }
 
+/* The ids of every unpaused schedule matching --search, for --all. */
+static enum status cmd_schedules_collect(struct session *s, const char *search, char ***ids,
+                                         size_t *n, struct error *err)
+{
+    char *cursor = NULL;
+    size_t cap = 0;
+    enum status rc = STATUS_OK;
+    *ids = NULL;
+    *n = 0;
+    for (;;) {
+        struct pg_list_query q = {.schema = session_schema(s), .search = search, .limit = 1000,
+                                  .after = cursor};
+        json_t *rows = NULL;
+        char *next = NULL;
+        if ((rc = pg_lists_schedules(session_pg(s), &q, &rows, &next, err)) != STATUS_OK)
+            break;
+        size_t i;
+        json_t *row;
+        json_array_foreach(rows, i, row) {
+            const char *id = json_string_value(json_object_get(row, "schedule_id"));
+            if (id == NULL || json_is_true(json_object_get(row, "paused")))
+                continue;
+            if (*n == cap) {
+                cap = cap ? cap * 2 : 256;
+                *ids = xreallocarray(*ids, cap, sizeof(**ids));
+            }
+            (*ids)[(*n)++] = xstrdup(id);
+        }
+        json_decref(rows);
+        free(cursor);
+        cursor = next;
+        if (cursor == NULL)
+            break;
+    }
+    free(cursor);
+    return rc;
+}
+
 static enum status cmd_schedules_pause_run(struct session *s, const struct command *cmd,
                                            const struct command_args *a, struct error *err)
 {
     char until[40];
     struct pg_action_args args = {.text = command_arg(cmd, a, "--note")};
     const char *u = command_arg(cmd, a, "--until");
+    bool all = command_arg(cmd, a, "--all") != NULL;
+    enum status rc;
     if (args.text == NULL || args.text[0] == '\0')
         return error_set(err, STATUS_USAGE, "schedules pause needs --note TEXT; nothing changed");
+    if (all == (a->npos > 0))
+        return error_set(err, STATUS_USAGE, "schedules pause takes schedule ids or --all; "
+                         "nothing changed");
     if (u != NULL) {
-        enum status rc = cmd_schedules_time("--until", u, until, sizeof(until), err);
+        rc = cmd_schedules_time("--until", u, until, sizeof(until), err);
         if (rc != STATUS_OK)
             return rc;
         args.time1 = until;
     }
-    return action_run_pg(s, cmd, a, PG_ACTION_SCHEDULE_PAUSE, "pause", a->pos, a->npos, &args,
-                         err);
+    if (!all)
+        return action_run_pg(s, cmd, a, PG_ACTION_SCHEDULE_PAUSE, "pause", a->pos, a->npos,
+                             &args, err);
+    char **ids = NULL;
+    size_t n = 0;
+    rc = cmd_schedules_collect(s, command_arg(cmd, a, "--search"), &ids, &n, err);
+    if (rc == STATUS_OK && n == 0)
+        out_printf(s, "no unpaused schedule matches; nothing changed\n");
+    else if (rc == STATUS_OK)
+        rc = action_run_pg_bulk(s, cmd, a, PG_ACTION_SCHEDULE_PAUSE, "pause",
+                                (const char *const *)ids, n, &args, err);
+    for (size_t i = 0; i < n; i++)
+        free(ids[i]);
+    free(ids);
+    return rc;
 }
 
 static enum status cmd_schedules_resume_run(struct session *s, const struct command *cmd,
@@ -177,14 +239,14 @@ static enum status cmd_schedules_backfill_run(struct session *s, const struct co
 
 const struct command cmd_schedules_pause_entry = {
     .name = "schedules pause",
-    .usage = "ID... --note TEXT [--until TIME]",
+    .usage = "(ID... | --all [--search TEXT]) --note TEXT [--until TIME]",
     .summary = "pause schedules (note required; optional automatic resume)",
     .help = "Pauses each schedule with a note, optionally until TIME when the engine resumes "
             "it; a paused schedule is refused naming who paused it. Several ids are a bulk "
             "action (a maintenance window).",
     .flags = COMMAND_WRITES,
     .opts = cmd_schedules_pause_flags,
-    .min_args = 1,
+    .min_args = 0,
     .max_args = 10000,
     .run = cmd_schedules_pause_run,
 };

@@ -84,6 +84,18 @@ expect_rc 1 "pausing twice is refused"
 assert_match 'paused by tester' "$err" "names who paused it"
 run schedules resume nightly
 expect_rc 0 "resume"
+run schedules pause --all --note "window"
+expect_rc 2 "pause --all needs --yes without a terminal"
+assert_match 'pause 2 items' "$err" "blast radius of the maintenance window"
+run schedules pause --all --search night --note "window" --yes
+expect_rc 0 "pause --all --search"
+assert_eq "nightly" "$(psql_q "SELECT string_agg(schedule_id, ',') FROM wf.schedules WHERE paused")" \
+    "only the matching schedule paused"
+run schedules pause --all --search night --note "window" --yes
+expect_rc 0 "nothing left to pause"
+assert_match 'no unpaused schedule matches' "$out" "says so"
+run schedules resume nightly
+expect_rc 0 "resume after the window"
 run schedules trigger hourly --overlap allow_all
 expect_rc 0 "trigger"
 run schedules backfill hourly --from 2026-11-01T00:00 --to 2026-11-01T06:00
