@@ -1412,3 +1412,41 @@ out:
     free(skey);
     return rc;
 }
+
+enum status redis_dlq_data_many(struct redis_conn *c, const char *prefix,
+                                const char *const *ids, size_t n, json_t **out,
+                                struct error *err)
+{
+    enum status rc = STATUS_OK;
+    size_t sent = 0;
+
+    for (size_t i = 0; i < n; i++)
+        out[i] = NULL;
+    for (; sent < n; sent++) {
+        char *key = xasprintf("%s:%s", prefix, ids[sent]);
+        const char *argv[] = {"HGET", key, "data"};
+        rc = redis_conn_append(c, 3, argv, NULL, err);
+        free(key);
+        if (rc != STATUS_OK)
+            break;
+    }
+    for (size_t i = 0; i < sent; i++) {
+        redisReply *r = redis_conn_reply(c, err);
+        if (r == NULL) {
+            rc = err->status;
+            break;
+        }
+        if (rc == STATUS_OK && r->type == REDIS_REPLY_STRING) {
+            json_error_t je;
+            json_t *v = json_loadb(r->str, r->len, 0, &je);
+            out[i] = json_is_object(v) ? v : (json_decref(v), json_string("malformed"));
+        }
+        freeReplyObject(r);
+    }
+    if (rc != STATUS_OK)
+        for (size_t i = 0; i < n; i++) {
+            json_decref(out[i]);
+            out[i] = NULL;
+        }
+    return rc;
+}

@@ -261,7 +261,8 @@ static enum status cmd_dlq_replay_collect(struct session *s, const struct comman
     return rc;
 }
 
-/* Replays one chunk of ids, appending an outcome per id to results. What
+/* Replays one chunk of ids, appending an outcome per id to results: one
+ * pipelined read of the events, then one pipelined batch of scripts. What
  * is sent comes from the event itself, unredacted; the script checks the
  * status atomically when it sends it. */
 static enum status cmd_dlq_replay_chunk(struct session *s, struct redis_conn *c,
@@ -275,17 +276,17 @@ static enum status cmd_dlq_replay_chunk(struct session *s, struct redis_conn *c,
     size_t m = 0;
     enum status rc = STATUS_OK;
 
-    for (size_t i = 0; i < n; i++) {
-        json_t *ev = NULL;
-        rc = redis_dlq_show(c, prefix, chunk[i], &ev, err);
-        if (rc == STATUS_NOT_FOUND) {
+    json_t **data = xcalloc(n + 1, sizeof(*data));
+    rc = redis_dlq_data_many(c, prefix, chunk, n, data, err);
+    for (size_t i = 0; rc == STATUS_OK && i < n; i++) {
+        json_t *ev = data[i];
+        if (ev == NULL) {
+            char *msg = xasprintf("dlq event %s not found", chunk[i]);
             json_array_append_new(results, json_pack("{s:s, s:s, s:s}", "outcome", "not_found",
-                                                     "target_id", chunk[i], "message", err->msg));
-            rc = STATUS_OK;
+                                                     "target_id", chunk[i], "message", msg));
+            free(msg);
             continue;
         }
-        if (rc != STATUS_OK)
-            goto out;
         json_t *orig = json_object_get(ev, "original_event");
         const char *queue = json_string_value(json_object_get(ev, "original_queue"));
         if (orig == NULL || queue == NULL) {
@@ -294,15 +295,18 @@ static enum status cmd_dlq_replay_chunk(struct session *s, struct redis_conn *c,
             json_array_append_new(results, json_pack("{s:s, s:s, s:s}", "outcome", "refused",
                                                      "target_id", chunk[i], "message", msg));
             free(msg);
-            json_decref(ev);
             continue;
         }
         ids[m] = chunk[i];
         payloads[m] = json_dumps(orig, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_ENCODE_ANY);
         routes[m] = cmd_dlq_route(s, queue);
         m++;
-        json_decref(ev);
     }
+    for (size_t i = 0; i < n; i++)
+        json_decref(data[i]);
+    free(data);
+    if (rc != STATUS_OK)
+        goto out;
     if (dry) {
         for (size_t i = 0; i < m; i++) {
             char *id = out_safe(s, ids[i], 0), *route = out_safe(s, routes[i], 0);
