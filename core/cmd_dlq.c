@@ -381,7 +381,7 @@ static enum status cmd_dlq_replay_run(struct session *s, const struct command *c
     /* Chunks of at most --rate events, one second apart. One key for the
      * whole run: running it again with the same --idempotency-key resumes
      * an interrupted replay without sending any event twice. */
-    size_t chunk = rate > 0 ? (size_t)rate : 500;
+    size_t chunk = rate > 0 ? (size_t)rate : 2000;
     for (size_t i = 0; i < n && rc == STATUS_OK; i += chunk) {
         int64_t t0 = time_mono_ms();
         size_t k = n - i < chunk ? n - i : chunk;
