@@ -118,13 +118,12 @@ static enum status cmd_schedules_time(const char *flag, const char *text, char *
                                       struct error *err)
 {
     int64_t us, ms;
-    if (time_parse_iso(text, &us))
-        ;
-    else if (time_parse_duration(text, &ms))
+    if (!time_parse_iso(text, &us)) {
+        if (!time_parse_duration(text, &ms))
+            return error_set(err, STATUS_USAGE, "%s: expected an ISO 8601 time or a duration, "
+                             "got '%s'", flag, text);
         us = time_now_us() + ms * 1000;
-    else
-        return error_set(err, STATUS_USAGE, "%s: expected an ISO 8601 time or a duration, got "
-                         "'%s'", flag, text);
+    }
     time_format_iso(us, out, size);
     return STATUS_OK;
 }
