@@ -26,6 +26,8 @@ struct pg_conn {
     char endpoint[256];
     char session_user[64];
     char *bad_conninfo; /* libpq's reason when the conninfo does not parse */
+    bool in_tx;         /* the last query left an explicit transaction open */
+    bool lost_tx;       /* the connection went away inside one */
 };
 
 static void pg_conn_reason(const char *msg, char *out, size_t size);
@@ -87,6 +89,11 @@ struct pg_conn *pg_conn_new(const struct pg_conn_options *opt)
 void pg_conn_close(struct pg_conn *c)
 {
     if (c != NULL && c->conn != NULL) {
+        /* A reconnect must not carry a caller's later statements on in
+         * autocommit as if its transaction still held: the next query
+         * fails once instead (see pg_conn_query). */
+        c->lost_tx = c->in_tx;
+        c->in_tx = false;
         PQfinish(c->conn);
         c->conn = NULL;
     }
@@ -110,6 +117,11 @@ const struct health *pg_conn_health(const struct pg_conn *c)
 const char *pg_conn_endpoint(const struct pg_conn *c)
 {
     return c->endpoint;
+}
+
+PGconn *pg_conn_raw(struct pg_conn *c)
+{
+    return c->conn;
 }
 
 const char *pg_conn_session_user(const struct pg_conn *c)
@@ -336,6 +348,12 @@ PGresult *pg_conn_query(struct pg_conn *c, const char *sql, int nparams,
 
     if (sqlstate != NULL)
         sqlstate[0] = '\0';
+    if (c->lost_tx) {
+        c->lost_tx = false;
+        error_set(err, STATUS_UNAVAILABLE, "postgres at %s: the connection was lost inside a "
+                  "transaction, which was rolled back", c->endpoint);
+        return NULL;
+    }
     if (pg_conn_ensure(c, err) != STATUS_OK)
         return NULL;
     deadline = time_mono_ms() + c->command_timeout_ms;
@@ -396,9 +414,12 @@ PGresult *pg_conn_query(struct pg_conn *c, const char *sql, int nparams,
                   msg != NULL ? msg : "error", state);
         PQclear(failed);
         PQclear(last);
+        c->in_tx = PQtransactionStatus(c->conn) == PQTRANS_INERROR;
         return NULL;
     }
     health_success(&c->health, (time_mono_ms() - t0) * 1000);
+    PGTransactionStatusType ts = PQtransactionStatus(c->conn);
+    c->in_tx = ts == PQTRANS_INTRANS || ts == PQTRANS_INERROR;
     if (last == NULL)
         error_set(err, STATUS_UNAVAILABLE, "postgres at %s: empty answer", c->endpoint);
     return last;

@@ -44,6 +44,11 @@ int64_t pg_conn_command_timeout(const struct pg_conn *c);
  * not changed: SET LOCAL it in the transaction that needs more. */
 int64_t pg_conn_set_command_timeout(struct pg_conn *c, int64_t ms);
 
+/* The libpq connection, NULL when not connected: for COPY and LISTEN in
+ * the simulator. Borrowed; a failure seen through it should be followed by
+ * pg_conn_close so health and reconnection stay right. */
+PGconn *pg_conn_raw(struct pg_conn *c);
+
 /* Value of row/column as int64 (0 when NULL or not a number). */
 int64_t pg_value_int(const PGresult *res, int row, int col);
 
