@@ -3,10 +3,13 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <poll.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/time.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "backends/redis_internal.h"
@@ -228,6 +231,60 @@ static struct timeval redis_conn_tv(int64_t ms)
     return tv;
 }
 
+/* hiredis writes with write(2), so a server that has closed the connection
+ * (a restart, CLIENT KILL, an idle timeout) would raise SIGPIPE and end a
+ * long-running process such as the simulator. As libpq does: SIGPIPE is
+ * blocked around each hiredis call that may write, and one it raised is
+ * discarded (one already pending is left alone); the write fails with
+ * EPIPE instead, which is a lost connection like any other. */
+struct redis_conn_sigpipe {
+    sigset_t old;
+    bool was_pending;
+};
+
+static void redis_conn_sigpipe_block(struct redis_conn_sigpipe *g)
+{
+    sigset_t only, pending;
+    sigemptyset(&only);
+    sigaddset(&only, SIGPIPE);
+    sigprocmask(SIG_BLOCK, &only, &g->old);
+    g->was_pending = sigpending(&pending) == 0 && sigismember(&pending, SIGPIPE) == 1;
+}
+
+static void redis_conn_sigpipe_restore(struct redis_conn_sigpipe *g)
+{
+    int saved = errno; /* the caller reads errno for the reason of a failure */
+    sigset_t only, pending;
+    sigemptyset(&only);
+    sigaddset(&only, SIGPIPE);
+    if (!g->was_pending && sigpending(&pending) == 0 && sigismember(&pending, SIGPIPE) == 1) {
+        struct timespec zero = {0, 0};
+        sigtimedwait(&only, NULL, &zero);
+    }
+    sigprocmask(SIG_SETMASK, &g->old, NULL);
+    errno = saved;
+}
+
+static redisReply *redis_conn_argv(redisContext *ctx, int argc, const char **argv,
+                                   const size_t *argvlen)
+{
+    struct redis_conn_sigpipe g;
+    redis_conn_sigpipe_block(&g);
+    redisReply *r = redisCommandArgv(ctx, argc, argv, argvlen);
+    redis_conn_sigpipe_restore(&g);
+    return r;
+}
+
+/* redisGetReply first writes what was appended. */
+static int redis_conn_get_reply(redisContext *ctx, void **reply)
+{
+    struct redis_conn_sigpipe g;
+    redis_conn_sigpipe_block(&g);
+    int rc = redisGetReply(ctx, reply);
+    redis_conn_sigpipe_restore(&g);
+    return rc;
+}
+
 /* A hiredis I/O error, or a timeout (EAGAIN from the socket timeout), made
  * into a reason; drops the connection and records a hard failure. */
 static enum status redis_conn_fail_io(struct redis_conn *c, struct error *err)
@@ -262,7 +319,7 @@ enum status redis_conn_error_status(const char *msg)
 static enum status redis_conn_setup_cmd(struct redis_conn *c, int argc, const char **argv,
                                         const char *what, struct error *err)
 {
-    redisReply *r = redisCommandArgv(c->ctx, argc, argv, NULL);
+    redisReply *r = redis_conn_argv(c->ctx, argc, argv, NULL);
     if (r == NULL)
         return redis_conn_fail_io(c, err);
     if (r->type == REDIS_REPLY_ERROR) {
@@ -349,7 +406,7 @@ redisReply *redis_conn_command(struct redis_conn *c, int argc, const char **argv
     if (redis_conn_ensure(c, err) != STATUS_OK)
         return NULL;
     int64_t t0 = time_mono_ms();
-    redisReply *r = redisCommandArgv(c->ctx, argc, argv, argvlen);
+    redisReply *r = redis_conn_argv(c->ctx, argc, argv, argvlen);
     if (r == NULL) {
         redis_conn_fail_io(c, err);
         return NULL;
@@ -384,7 +441,7 @@ redisReply *redis_conn_reply(struct redis_conn *c, struct error *err)
         error_set(err, STATUS_UNAVAILABLE, "redis at %s: connection lost", c->endpoint);
         return NULL;
     }
-    if (redisGetReply(c->ctx, &reply) != REDIS_OK || reply == NULL) {
+    if (redis_conn_get_reply(c->ctx, &reply) != REDIS_OK || reply == NULL) {
         redis_conn_fail_io(c, err);
         return NULL;
     }
@@ -404,5 +461,70 @@ enum status redis_conn_ping(struct redis_conn *c, int64_t *rtt_us, struct error 
         return err != NULL && err->status != STATUS_OK ? err->status : STATUS_UNAVAILABLE;
     freeReplyObject(r);
     *rtt_us = time_now_us() - t0;
+    return STATUS_OK;
+}
+
+/* ---- subscriber mode ----------------------------------------------------- */
+
+enum status redis_conn_subscribe(struct redis_conn *c, size_t n, const char *const *channels,
+                                 struct error *err)
+{
+    /* A fresh connection: one that was subscribed before cannot be told
+     * apart from one whose confirmations are still on the way. */
+    redis_conn_close(c);
+    enum status rc = redis_conn_ensure(c, err);
+    if (rc != STATUS_OK)
+        return rc;
+    const char **argv = xcalloc(n + 1, sizeof(*argv));
+    argv[0] = "SUBSCRIBE";
+    for (size_t i = 0; i < n; i++)
+        argv[i + 1] = channels[i];
+    int ok = redisAppendCommandArgv(c->ctx, (int)n + 1, argv, NULL);
+    free(argv);
+    if (ok != REDIS_OK)
+        return redis_conn_fail_io(c, err);
+    /* Redis confirms each channel before it delivers any message. */
+    for (size_t i = 0; i < n; i++) {
+        void *reply = NULL;
+        if (redis_conn_get_reply(c->ctx, &reply) != REDIS_OK || reply == NULL)
+            return redis_conn_fail_io(c, err);
+        redisReply *r = reply;
+        if (r->type == REDIS_REPLY_ERROR) {
+            rc = error_set(err, redis_conn_error_status(r->str), "redis at %s: %.300s",
+                           c->endpoint, r->str);
+            freeReplyObject(r);
+            redis_conn_close(c);
+            return rc;
+        }
+        freeReplyObject(r);
+    }
+    return STATUS_OK;
+}
+
+int redis_conn_fd(const struct redis_conn *c)
+{
+    return c != NULL && c->ctx != NULL && c->ctx->err == 0 ? c->ctx->fd : -1;
+}
+
+enum status redis_conn_next_message(struct redis_conn *c, redisReply **out, struct error *err)
+{
+    void *reply = NULL;
+
+    *out = NULL;
+    if (c->ctx == NULL || c->ctx->err != 0)
+        return error_set(err, STATUS_UNAVAILABLE, "redis at %s: not connected", c->endpoint);
+    /* Replies already read into the buffer first; then one read(2), and
+     * only when poll says it will not block. */
+    if (redisGetReplyFromReader(c->ctx, &reply) != REDIS_OK)
+        return redis_conn_fail_io(c, err);
+    if (reply == NULL) {
+        struct pollfd p = {.fd = c->ctx->fd, .events = POLLIN};
+        if (poll(&p, 1, 0) <= 0)
+            return STATUS_OK;
+        if (redisBufferRead(c->ctx) != REDIS_OK ||
+            redisGetReplyFromReader(c->ctx, &reply) != REDIS_OK)
+            return redis_conn_fail_io(c, err);
+    }
+    *out = reply;
     return STATUS_OK;
 }

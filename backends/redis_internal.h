@@ -34,4 +34,24 @@ redisReply *redis_conn_reply(struct redis_conn *c, struct error *err);
 /* Maps an error reply's text to a status (DENIED or UNAVAILABLE). */
 enum status redis_conn_error_status(const char *msg);
 
+/* Subscriber mode, for a connection of its own (a subscribed connection
+ * takes no other commands). redis_conn_subscribe drops any connection c
+ * has, connects (failing fast while the breaker is open) and SUBSCRIBEs
+ * to the n channels, reading every confirmation: it blocks at most the
+ * connect timeout plus one command timeout. After a failure of it or of
+ * redis_conn_next_message, c is closed; subscribe again to resume
+ * (messages published meanwhile are lost: that is pub/sub). */
+enum status redis_conn_subscribe(struct redis_conn *c, size_t n, const char *const *channels,
+                                 struct error *err);
+
+/* The connection's socket to poll for input, or -1 when not connected. */
+int redis_conn_fd(const struct redis_conn *c);
+
+/* The next reply already received on a subscribed connection, without
+ * blocking: *out is a reply the caller frees with freeReplyObject (a
+ * ["message", channel, payload] array, or a subscription confirmation),
+ * or NULL when nothing has arrived. A closed or broken connection is
+ * STATUS_UNAVAILABLE as for redis_conn_command. */
+enum status redis_conn_next_message(struct redis_conn *c, redisReply **out, struct error *err);
+
 #endif
