@@ -50,11 +50,4 @@ enum status redis_dlq_show(struct redis_conn *c, const char *prefix, const char 
 enum status redis_dlq_stats(struct redis_conn *c, const char *prefix, json_t **out,
                             struct error *err);
 
-/* For replay: the data of n events in one pipelined round trip. out[i]
- * (new reference) is the parsed data object, the string "malformed" when
- * it is not a JSON object, or NULL when the event's hash is gone. */
-enum status redis_dlq_data_many(struct redis_conn *c, const char *prefix,
-                                const char *const *ids, size_t n, json_t **out,
-                                struct error *err);
-
 #endif

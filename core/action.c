@@ -95,37 +95,86 @@ enum status action_confirm(const struct command *cmd, const struct command_args 
     return STATUS_OK;
 }
 
-enum status action_report(struct session *s, json_t *results, struct error *err)
+void action_tally_init(struct action_tally *t, const struct session *s)
 {
-    enum status rc = STATUS_OK;
-    size_t applied = 0, i;
-    json_t *r;
+    memset(t, 0, sizeof(*t));
+    t->rc = STATUS_OK;
+    t->results = s->json ? json_array() : NULL;
+}
 
-    json_array_foreach(results, i, r) {
-        const char *outcome = json_string_value(json_object_get(r, "outcome"));
-        const char *msg = json_string_value(json_object_get(r, "message"));
-        if (outcome != NULL && strcmp(outcome, "applied") == 0) {
-            applied++;
-        } else if (rc == STATUS_OK) {
-            rc = outcome != NULL && strcmp(outcome, "not_found") == 0 ? STATUS_NOT_FOUND
-                                                                       : STATUS_REFUSED;
-            error_set(err, rc, "%s", msg != NULL ? msg : "refused");
-        }
-        if (!s->json) {
-            char *safe = out_safe(s, msg != NULL ? msg : "(no message)", 0);
-            out_printf(s, "%s%s\n", safe,
-                       json_is_true(json_object_get(r, "replayed")) ? " (repeated request)" : "");
-            free(safe);
+void action_tally_add(struct session *s, struct action_tally *t, json_t *result)
+{
+    const char *outcome = json_string_value(json_object_get(result, "outcome"));
+    const char *msg = json_string_value(json_object_get(result, "message"));
+
+    t->total++;
+    if (outcome != NULL && strcmp(outcome, "applied") == 0) {
+        t->applied++;
+    } else {
+        bool missing = outcome != NULL && strcmp(outcome, "not_found") == 0;
+        if (missing)
+            t->not_found++;
+        else
+            t->refused++;
+        if (t->rc == STATUS_OK) {
+            t->rc = missing ? STATUS_NOT_FOUND : STATUS_REFUSED;
+            t->first = xstrdup(msg != NULL ? msg : "refused");
         }
     }
-    if (s->json)
-        out_json(s, json_array_size(results) == 1 ? json_incref(json_array_get(results, 0))
-                                                   : json_incref(results));
-    if (rc != STATUS_OK && json_array_size(results) > 1)
-        error_prefix(err, "%zu of %zu applied; first not applied: ", applied,
-                     json_array_size(results));
-    json_decref(results);
+    if (!s->json) {
+        char *safe = out_safe(s, msg != NULL ? msg : "(no message)", 0);
+        out_printf(s, "%s%s\n", safe,
+                   json_is_true(json_object_get(result, "replayed")) ? " (repeated request)" : "");
+        free(safe);
+    }
+    if (t->results != NULL)
+        json_array_append_new(t->results, result);
+    else
+        json_decref(result);
+}
+
+enum status action_tally_finish(struct session *s, struct action_tally *t, json_t *doc,
+                                struct error *err)
+{
+    enum status rc = t->rc;
+
+    if (s->json && doc != NULL) {
+        json_object_set(doc, "results", t->results);
+        out_json(s, doc);
+    } else if (s->json) {
+        out_json(s, json_array_size(t->results) == 1 ? json_incref(json_array_get(t->results, 0))
+                                                     : json_incref(t->results));
+    } else {
+        json_decref(doc);
+    }
+    if (rc != STATUS_OK) {
+        error_set(err, rc, "%s", t->first);
+        if (t->total > 1)
+            error_prefix(err, "%zu of %zu applied; first not applied: ", t->applied, t->total);
+    }
+    action_tally_discard(t);
     return rc;
+}
+
+void action_tally_discard(struct action_tally *t)
+{
+    json_decref(t->results);
+    free(t->first);
+    memset(t, 0, sizeof(*t));
+}
+
+enum status action_report(struct session *s, json_t *results, struct error *err)
+{
+    struct action_tally t;
+    size_t i;
+    json_t *r;
+
+    action_tally_init(&t, s);
+    json_array_foreach(results, i, r) {
+        action_tally_add(s, &t, json_incref(r));
+    }
+    json_decref(results);
+    return action_tally_finish(s, &t, NULL, err);
 }
 
 static enum status action_run_pg_items(struct session *s, const struct command *cmd,

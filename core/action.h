@@ -53,6 +53,30 @@ enum status action_confirm(const struct command *cmd, const struct command_args 
  * refusal (REFUSED) or missing item (NOT_FOUND), with err naming it. */
 enum status action_report(struct session *s, json_t *results, struct error *err);
 
+/* The same, item by item, for actions too large to keep: each outcome's
+ * text line is printed when it is added; JSON output keeps the results
+ * for the end. Counts by outcome. */
+struct action_tally {
+    size_t total, applied, refused, not_found;
+    enum status rc; /* of the first item not applied */
+    char *first;    /* its message (heap) */
+    json_t *results; /* JSON output only */
+};
+
+void action_tally_init(struct action_tally *t, const struct session *s);
+
+/* Prints (text) or keeps (JSON) one result; takes the reference. */
+void action_tally_add(struct session *s, struct action_tally *t, json_t *result);
+
+/* Prints the JSON: the one result, or the array of them; or, when doc is
+ * given (taken), doc with the array as its "results". Returns as
+ * action_report and releases the tally. */
+enum status action_tally_finish(struct session *s, struct action_tally *t, json_t *doc,
+                                struct error *err);
+
+/* Releases the tally without printing anything more. */
+void action_tally_discard(struct action_tally *t);
+
 /* Runs a PostgreSQL action on each of ids (after action_confirm when there
  * are several), with the identity, per-item idempotency keys and
  * --expect-version; tmpl holds the arguments other than the target. Prints

@@ -13,6 +13,8 @@
 #include "core/action.h"
 #include "core/listing.h"
 #include "core/out.h"
+#include "core/table.h"
+#include "util/buf.h"
 #include "util/timeutil.h"
 #include "util/xmalloc.h"
 
@@ -124,8 +126,15 @@ static enum status cmd_dlq_stats_run(struct session *s, const struct command *cm
     enum status rc = session_redis(s, &c, err);
     if (rc == STATUS_OK)
         rc = redis_dlq_stats(c, config_str(s->cfg, OPTION_DLQ_PREFIX), &item, err);
-    if (rc == STATUS_OK)
-        listing_print_one(s, item);
+    /* Counters keyed by reason and service name, no payload: not redacted
+     * (a service called email-provider is not an email address). Text is
+     * still sanitized on the way out. */
+    if (rc == STATUS_OK && s->json) {
+        out_json(s, item);
+    } else if (rc == STATUS_OK) {
+        table_print_detail(s, item);
+        json_decref(item);
+    }
     return rc;
 }
 
@@ -183,6 +192,7 @@ static const struct command_flag cmd_dlq_replay_flags[] = {
     {"--rate", "N", "send at most N events per second"},
     {"--force", NULL, "replay events that were already retried"},
     {"--dry-run", NULL, "say what would be replayed, change nothing"},
+    {"--ids-from", "FILE", "replay the ids in FILE too, one a line (- for standard input)"},
     ACTION_FLAGS,
     {NULL, NULL, NULL},
 };
@@ -261,82 +271,213 @@ static enum status cmd_dlq_replay_collect(struct session *s, const struct comman
     return rc;
 }
 
-/* Replays one chunk of ids, appending an outcome per id to results: one
+/* The ids given as arguments, then those of FILE ("-": standard input),
+ * one a line, blank lines skipped: more than a command line holds. */
+static enum status cmd_dlq_replay_read_ids(const char *file, const char *const *pos, size_t npos,
+                                           char ***ids, size_t *n, struct error *err)
+{
+    FILE *f = strcmp(file, "-") == 0 ? stdin : fopen(file, "r");
+    size_t cap = npos + 1024;
+    char *line = NULL;
+    size_t len = 0;
+    ssize_t got;
+
+    if (f == NULL)
+        return error_set(err, STATUS_USAGE, "--ids-from %s: %s; nothing changed", file,
+                         strerror(errno));
+    *ids = xreallocarray(NULL, cap, sizeof(**ids));
+    for (*n = 0; *n < npos; (*n)++)
+        (*ids)[*n] = xstrdup(pos[*n]);
+    while ((got = getline(&line, &len, f)) > 0) {
+        while (got > 0 && strchr(" \t\r\n", line[got - 1]) != NULL)
+            line[--got] = '\0';
+        if (got == 0)
+            continue;
+        if (*n == cap) {
+            cap *= 2;
+            *ids = xreallocarray(*ids, cap, sizeof(**ids));
+        }
+        (*ids)[(*n)++] = xstrdup(line);
+    }
+    free(line);
+    bool bad = ferror(f) != 0;
+    if (f != stdin)
+        fclose(f);
+    if (bad)
+        return error_set(err, STATUS_USAGE, "--ids-from %s: cannot read it; nothing changed", file);
+    return STATUS_OK;
+}
+
+/* Replays one chunk of ids, adding an outcome per id to the tally: one
  * pipelined read of the events, then one pipelined batch of scripts. What
- * is sent comes from the event itself, unredacted; the script checks the
- * status atomically when it sends it. */
+ * is sent is the event's original event as its producer wrote it,
+ * unredacted; the script checks the status atomically when it sends it. An event without data or
+ * without an original event goes to the script without a payload, which says so (and, in a job,
+ * counts it). With dry, prints what would be sent and adds their number to *would instead. */
 static enum status cmd_dlq_replay_chunk(struct session *s, struct redis_conn *c,
-                                        const struct redis_action_ctx *ctx, bool force,
+                                        const struct redis_action_ctx *ctx, bool force, bool job,
                                         bool dry, const char *const *chunk, size_t n,
-                                        json_t *results, struct error *err)
+                                        struct action_tally *t, size_t *would, struct error *err)
 {
     const char *prefix = config_str(s->cfg, OPTION_DLQ_PREFIX);
-    const char **ids = xcalloc(n + 1, sizeof(*ids));
     char **payloads = xcalloc(n + 1, sizeof(*payloads)), **routes = xcalloc(n + 1, sizeof(*routes));
-    size_t m = 0;
-    enum status rc = STATUS_OK;
+    char **queues = xcalloc(n + 1, sizeof(*queues));
+    enum status rc = redis_actions_replay_read(c, prefix, n, chunk, payloads, queues, err);
 
-    json_t **data = xcalloc(n + 1, sizeof(*data));
-    rc = redis_dlq_data_many(c, prefix, chunk, n, data, err);
-    for (size_t i = 0; rc == STATUS_OK && i < n; i++) {
-        json_t *ev = data[i];
-        if (ev == NULL) {
-            char *msg = xasprintf("dlq event %s not found", chunk[i]);
-            json_array_append_new(results, json_pack("{s:s, s:s, s:s}", "outcome", "not_found",
-                                                     "target_id", chunk[i], "message", msg));
-            free(msg);
-            continue;
-        }
-        json_t *orig = json_object_get(ev, "original_event");
-        const char *queue = json_string_value(json_object_get(ev, "original_queue"));
-        if (orig == NULL || queue == NULL) {
-            char *msg = xasprintf("dlq event %s is malformed (no original event or queue); "
-                                  "nothing changed", chunk[i]);
-            json_array_append_new(results, json_pack("{s:s, s:s, s:s}", "outcome", "refused",
-                                                     "target_id", chunk[i], "message", msg));
-            free(msg);
-            continue;
-        }
-        ids[m] = chunk[i];
-        payloads[m] = json_dumps(orig, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_ENCODE_ANY);
-        routes[m] = cmd_dlq_route(s, queue);
-        m++;
-    }
-    for (size_t i = 0; i < n; i++)
-        json_decref(data[i]);
-    free(data);
+    for (size_t i = 0; rc == STATUS_OK && i < n; i++)
+        if (payloads[i] != NULL)
+            routes[i] = cmd_dlq_route(s, queues[i]);
     if (rc != STATUS_OK)
         goto out;
     if (dry) {
-        for (size_t i = 0; i < m; i++) {
-            char *id = out_safe(s, ids[i], 0), *route = out_safe(s, routes[i], 0);
+        for (size_t i = 0; i < n; i++) {
+            if (payloads[i] == NULL)
+                continue;
+            char *id = out_safe(s, chunk[i], 0), *route = out_safe(s, routes[i], 0);
             out_printf(s, "would replay %s to %s\n", id, route);
             free(route);
             free(id);
+            (*would)++;
         }
-        json_array_append_new(results,
-                              json_pack("{s:b, s:I}", "dry_run", 1, "count", (json_int_t)m));
         goto out;
     }
-    if (m > 0) {
-        struct redis_action_result *res = xcalloc(m, sizeof(*res));
-        rc = redis_actions_replay(c, prefix, ctx, m, ids, (const char *const *)payloads,
-                                  (const char *const *)routes, force, res, err);
-        for (size_t i = 0; i < m; i++)
-            if (res[i].result != NULL)
-                json_array_append(results, res[i].result);
-        redis_actions_results_done(res, m);
-        free(res);
+    struct redis_action_result *res = xcalloc(n, sizeof(*res));
+    rc = (job ? redis_actions_replay_job
+              : redis_actions_replay)(c, prefix, ctx, n, chunk, (const char *const *)payloads,
+                                      (const char *const *)routes, force, res, err);
+    for (size_t i = 0; i < n; i++)
+        if (res[i].result != NULL)
+            action_tally_add(s, t, json_incref(res[i].result));
+    redis_actions_results_done(res, n);
+    free(res);
+    if (rc == STATUS_UNAVAILABLE && !job) {
+        /* Lost while sending: the key tells what happened, without
+         * sending twice. (A job says how to resume instead.) */
+        char was[sizeof(err->msg)];
+        snprintf(was, sizeof(was), "%s", err->msg);
+        error_set(err, rc,
+                  "%s; whether it was replayed is unknown: run it again with "
+                  "--idempotency-key %s to find out (nothing is sent twice)",
+                  was, ctx->idempotency_key);
     }
 out:
-    for (size_t i = 0; i < m; i++) {
+    for (size_t i = 0; i < n; i++) {
         free(payloads[i]);
+        free(queues[i]);
         free(routes[i]);
     }
+    free(queues);
     free(routes);
     free(payloads);
-    free(ids);
     return rc;
+}
+
+/* What a bulk replay chose, in words, for its job hash. */
+static char *cmd_dlq_replay_selection(const struct command *cmd, const struct command_args *a,
+                                      const char *const *ids, size_t n, bool all)
+{
+    static const char *const filters[] = {"--reason", "--source", "--target", "--queue",
+                                          "--status", "--since",  "--until",  "--search"};
+    struct buf b;
+    buf_init(&b);
+    if (all) {
+        buf_addf(&b, "--all");
+        for (size_t i = 0; i < sizeof(filters) / sizeof(filters[0]); i++) {
+            const char *v = command_arg(cmd, a, filters[i]);
+            if (v != NULL)
+                buf_addf(&b, " %s %s", filters[i], v);
+        }
+        buf_addf(&b, " (%zu matched)", n);
+    } else {
+        buf_addf(&b, "%zu ids:", n);
+        for (size_t i = 0; i < n && i < 10; i++)
+            buf_addf(&b, "%s %s", i ? "," : "", ids[i]);
+        if (n > 10)
+            buf_addf(&b, ", and %zu more", n - 10);
+    }
+    if (command_arg(cmd, a, "--force") != NULL)
+        buf_addf(&b, " --force");
+    return buf_take(&b);
+}
+
+/* Before a bulk replay sends anything: resumes the job of this key when
+ * there is one (saying how far it got), or starts it, and says how to
+ * resume it. */
+static enum status cmd_dlq_replay_job_start(struct session *s, struct redis_conn *c,
+                                            const struct command *cmd, const struct command_args *a,
+                                            const struct redis_action_ctx *ctx,
+                                            const char *const *ids, size_t n, bool all, bool force,
+                                            struct error *err)
+{
+    const char *prefix = config_str(s->cfg, OPTION_DLQ_PREFIX);
+    const char *key = ctx->idempotency_key;
+    json_t *prev = NULL;
+    size_t already = 0;
+    char *line = NULL;
+    enum status rc = redis_actions_job_get(c, prefix, key, &prev, err);
+
+    if (rc == STATUS_NOT_FOUND) {
+        rc = STATUS_OK;
+        line = xasprintf("replay job %s: %zu event%s; if it is interrupted, run it again with "
+                         "--idempotency-key %s to resume",
+                         key, n, n == 1 ? "" : "s", key);
+    } else if (rc == STATUS_OK) {
+        const char *st = json_string_value(json_object_get(prev, "status"));
+        const char *upd = json_string_value(json_object_get(prev, "updated_at"));
+        json_int_t done = json_integer_value(json_object_get(prev, "done"));
+        json_int_t total = json_integer_value(json_object_get(prev, "total"));
+        int64_t at;
+        /* The per-event records that stop a second send last 24 hours; with
+         * --force the status no longer does. */
+        if (force && upd != NULL && time_parse_iso(upd, &at) &&
+            time_now_us() - at > INT64_C(86400000000)) {
+            rc = error_set(err, STATUS_REFUSED,
+                           "replay job %s was last active at %s, longer ago than its per-event "
+                           "records last (24 h): with --force it could send events twice; "
+                           "nothing changed",
+                           key, upd);
+            goto out;
+        }
+        if (st != NULL && strcmp(st, "completed") == 0)
+            line = xasprintf("replay job %s was completed (%" JSON_INTEGER_FORMAT " of "
+                             "%" JSON_INTEGER_FORMAT " done); running it again sends only what "
+                             "it has not sent",
+                             key, done, total);
+        else
+            line = xasprintf("resuming replay job %s: %" JSON_INTEGER_FORMAT " of "
+                             "%" JSON_INTEGER_FORMAT " done",
+                             key, done, total);
+        rc = redis_actions_job_recorded(c, prefix, key, n, ids, &already, err);
+    }
+    if (rc == STATUS_OK) {
+        char *sel = cmd_dlq_replay_selection(cmd, a, ids, n, all);
+        rc = redis_actions_job_begin(c, prefix, ctx, n, already, sel, force, err);
+        free(sel);
+    }
+    if (rc == STATUS_OK)
+        out_error(line);
+out:
+    free(line);
+    json_decref(prev);
+    return rc;
+}
+
+/* The progress line of a bulk replay on a terminal: count, rate (at most
+ * --rate, when given), ETA. */
+static void cmd_dlq_replay_progress(size_t done, size_t n, int64_t t0, long cap, bool last)
+{
+    double secs = (double)(time_mono_ms() - t0) / 1000.0;
+    double rate = secs > 0 ? (double)done / secs : 0;
+    char eta[48] = "", span[32];
+    if (cap > 0 && rate > (double)cap)
+        rate = (double)cap;
+    if (!last && rate > 0)
+        snprintf(
+            eta, sizeof(eta), ", ETA %s",
+            time_format_span((int64_t)((double)(n - done) / rate * 1000.0), span, sizeof(span)));
+    fprintf(stderr, "\r\033[Kreplayed %zu of %zu, %.0f/s%s%s", done, n, rate, eta,
+            last ? "\n" : "");
+    fflush(stderr);
 }
 
 static enum status cmd_dlq_replay_run(struct session *s, const struct command *cmd,
@@ -345,27 +486,35 @@ static enum status cmd_dlq_replay_run(struct session *s, const struct command *c
     struct redis_conn *c;
     char **owned = NULL;
     const char *const *ids = a->pos;
+    const char *prefix = config_str(s->cfg, OPTION_DLQ_PREFIX);
     size_t n = a->npos, owned_n = 0;
     bool all = command_arg(cmd, a, "--all") != NULL;
     bool dry = command_arg(cmd, a, "--dry-run") != NULL;
+    bool force = command_arg(cmd, a, "--force") != NULL;
     const char *rate_s = command_arg(cmd, a, "--rate");
+    const char *from = command_arg(cmd, a, "--ids-from");
     long rate = 0;
     enum status rc;
 
-    if (all == (n > 0))
-        return error_set(err, STATUS_USAGE, "dlq replay takes event ids or --all with filters; "
-                         "nothing changed");
+    if (all == (n > 0 || from != NULL))
+        return error_set(err, STATUS_USAGE,
+                         "dlq replay takes event ids (or --ids-from FILE) or "
+                         "--all with filters; nothing changed");
     if (rate_s != NULL) {
         char *end;
         rate = strtol(rate_s, &end, 10);
         if (*rate_s == '\0' || *end != '\0' || rate < 1 || rate > 100000)
-            return error_set(err, STATUS_USAGE, "--rate: expected 1 to 100000 events per second, "
-                             "got '%s'", rate_s);
+            return error_set(err, STATUS_USAGE,
+                             "--rate: expected 1 to 100000 events per second, "
+                             "got '%s'",
+                             rate_s);
     }
     if ((rc = session_redis(s, &c, err)) != STATUS_OK)
         return rc;
-    if (all) {
-        if ((rc = cmd_dlq_replay_collect(s, cmd, a, c, &owned, &owned_n, err)) != STATUS_OK)
+    if (all || from != NULL) {
+        rc = all ? cmd_dlq_replay_collect(s, cmd, a, c, &owned, &owned_n, err)
+                 : cmd_dlq_replay_read_ids(from, a->pos, a->npos, &owned, &owned_n, err);
+        if (rc != STATUS_OK)
             goto out;
         ids = (const char *const *)owned;
         n = owned_n;
@@ -375,19 +524,32 @@ static enum status cmd_dlq_replay_run(struct session *s, const struct command *c
 
     struct action_ident ident;
     struct redis_action_ctx ctx;
+    struct action_tally t;
     char *key;
-    json_t *results = json_array();
+    size_t would = 0;
+    /* A bulk replay is a job: its progress hash, counted by the scripts
+     * that send, lets a run with the same key resume it. */
+    bool job = !dry && (all || n > 1);
+    bool progress = job && isatty(STDERR_FILENO);
     action_redis_ctx(s, cmd, a, &ident, &ctx, &key, NULL);
-    /* Chunks of at most --rate events, one second apart. One key for the
-     * whole run: running it again with the same --idempotency-key resumes
-     * an interrupted replay without sending any event twice. */
+    action_tally_init(&t, s);
+    if (job &&
+        (rc = cmd_dlq_replay_job_start(s, c, cmd, a, &ctx, ids, n, all, force, err)) != STATUS_OK)
+        job = false; /* nothing was sent: no job to stop or finish */
+    /* Chunks of at most --rate events, one second apart. */
     size_t chunk = rate > 0 ? (size_t)rate : 2000;
+    int64_t start = time_mono_ms();
     for (size_t i = 0; i < n && rc == STATUS_OK; i += chunk) {
         int64_t t0 = time_mono_ms();
         size_t k = n - i < chunk ? n - i : chunk;
-        rc = cmd_dlq_replay_chunk(s, c, &ctx, command_arg(cmd, a, "--force") != NULL, dry,
-                                  ids + i, k, results, err);
-        if (rate > 0 && i + k < n) {
+        if (progress)
+            fputs("\r\033[K", stderr);
+        rc = cmd_dlq_replay_chunk(s, c, &ctx, force, job, dry, ids + i, k, &t, &would, err);
+        if (progress) {
+            fflush(s->out);
+            cmd_dlq_replay_progress(i + k, n, start, rate, i + k >= n || rc != STATUS_OK);
+        }
+        if (rate > 0 && i + k < n && rc == STATUS_OK) {
             int64_t left = 1000 - (time_mono_ms() - t0);
             if (left > 0) {
                 struct timespec ts = {(time_t)(left / 1000), (long)(left % 1000) * 1000000};
@@ -395,18 +557,32 @@ static enum status cmd_dlq_replay_run(struct session *s, const struct command *c
             }
         }
     }
+    json_t *doc = NULL;
+    if (job) {
+        /* Interrupted: the hash keeps what was sent, and the same key
+         * resumes. The connection may be gone, so this is best effort. */
+        struct error ignored;
+        if (rc != STATUS_OK) {
+            redis_actions_job_end(c, prefix, key, "interrupted", &ignored);
+            error_prefix(err,
+                         "replay job %s stopped (run it again with --idempotency-key %s "
+                         "to resume): ",
+                         key, key);
+        } else if ((rc = redis_actions_job_end(c, prefix, key, "completed", err)) == STATUS_OK &&
+                   s->json) {
+            rc = redis_actions_job_get(c, prefix, key, &doc, err);
+        }
+    }
     if (rc == STATUS_OK && dry) {
-        size_t count = 0, j;
-        json_t *r;
-        json_array_foreach(results, j, r)
-            count += (size_t)json_integer_value(json_object_get(r, "count"));
-        out_printf(s, "%zu event%s would be replayed; nothing changed\n", count,
-                   count == 1 ? "" : "s");
-        json_decref(results);
+        out_printf(s, "%zu event%s would be replayed; nothing changed\n", would,
+                   would == 1 ? "" : "s");
+        action_tally_discard(&t);
     } else if (rc == STATUS_OK) {
-        rc = action_report(s, results, err);
+        rc = action_tally_finish(s, &t, doc, err);
     } else {
-        json_decref(results);
+        /* Text lines went out as they came; no JSON after a failure. */
+        json_decref(doc);
+        action_tally_discard(&t);
     }
     free(key);
 out:
@@ -459,15 +635,17 @@ static enum status cmd_dlq_delete_run(struct session *s, const struct command *c
 
 const struct command cmd_dlq_replay_entry = {
     .name = "dlq replay",
-    .usage = "(ID... | --all FILTERS) [--rate N] [--force] [--dry-run]",
+    .usage = "(ID... | --ids-from FILE | --all FILTERS) [--rate N] [--force] [--dry-run]",
     .summary = "send events back to their queues, exactly once",
-    .help = "Sends each event's original event back on its queue's route (publish, list:KEY "
-            "or stream:KEY; see the route setting) in one atomic script per event that checks "
-            "the status is pending_review (or retried, with --force), sends, marks it retried "
-            "and audits. Two operators or a retried command never send an event twice. --all "
-            "replays every event matching the filters (pending_review unless --status); --rate "
-            "sends at most N a second. Running an interrupted replay again with the same "
-            "--idempotency-key resumes it: what was sent is not sent again.",
+    .help = "Sends each event's original event, exactly as its producer wrote it, back on its "
+            "queue's route (publish, list:KEY or stream:KEY; see the route setting) in atomic "
+            "scripts (one call per 100 events) that check the status is pending_review (or "
+            "retried, with --force), send, mark it retried and audit. Two operators or a "
+            "retried command never send an event twice. --all replays every event matching "
+            "the filters (pending_review unless --status); --rate sends at most N a second. A "
+            "bulk replay is a job named by its idempotency key, whose progress the sending "
+            "scripts record in <dlq_prefix>:replay:KEY: running it again with the same "
+            "--idempotency-key resumes it, and what was sent is not sent again.",
     .flags = COMMAND_WRITES,
     .opts = cmd_dlq_replay_flags,
     .reads_with = "--dry-run",

@@ -26,6 +26,7 @@
 
 #include "backends/redis_actions.h"
 #include "backends/redis_internal.h"
+#include "util/buf.h"
 #include "util/timeutil.h"
 #include "util/xmalloc.h"
 
@@ -548,9 +549,9 @@ static long long info_field(const char *section, const char *name)
     return v;
 }
 
-/* 500 ids in one call: 500 EVALSHA and nothing else, sent before the
- * first reply is read; the server sees a few reads of the one write, not
- * one per id. */
+/* 500 ids in one call: one EVALSHA per 100 events and nothing else, sent
+ * before the first reply is read; the server sees a few reads of the one
+ * write, not one per id. */
 static void test_batch(void **state)
 {
     (void)state;
@@ -594,9 +595,9 @@ static void test_batch(void **state)
                   evalsha, load, reads);
     assert_int_equal(applied, BATCH - 1);
     assert_int_equal(refused, 1); /* ev-000, replayed by the warm-up */
-    assert_int_equal(evalsha, BATCH);
+    assert_int_equal(evalsha, BATCH / 100);
     assert_true(load <= 0);
-    /* One write of ~250 KB is read in 16 KB pieces; a round trip per id
+    /* One write of ~100 KB is read in 16 KB pieces; a round trip per id
      * would be at least 500 reads. */
     assert_true(reads >= 1 && reads <= 64);
     assert_int_equal(cmd_int("LLEN", lkey, NULL), BATCH);
@@ -614,6 +615,259 @@ static void test_batch(void **state)
     free(ids);
     free(lkey);
     free(route);
+    free(p);
+}
+
+/* One script call covers a batch of events: an id given twice is sent
+ * once, an event without a payload is refused as malformed (audited) or
+ * not found, and the status counters move once for the batch and never
+ * below zero. */
+static void test_batch_edges(void **state)
+{
+    (void)state;
+    char *p = new_prefix("edges");
+    char *route = xasprintf("list:%s:out", p);
+    char *lkey = xasprintf("%s:out", p);
+    char *stats = xasprintf("%s:stats", p);
+    put_event(p, "ev-1", "pending_review", NULL);
+    put_event(p, "ev-bad", "pending_review", NULL);
+    cmd("HSET", stats, "status:pending_review", "1");
+    const char *ids[] = {"ev-1", "ev-1", "ev-bad", "ev-none"};
+    const char *payloads[] = {"{\"n\":1}", "{\"n\":1}", NULL, NULL};
+    const char *routes[] = {route, route, NULL, NULL};
+    struct redis_action_result out[4];
+    struct error err;
+    struct redis_action_ctx ctx = actor("lee", "e1", "");
+    assert_int_equal(
+        redis_actions_replay(conn, p, &ctx, 4, ids, payloads, routes, false, out, &err), STATUS_OK);
+    assert_int_equal(out[0].outcome, REDIS_ACTION_APPLIED);
+    assert_true(json_is_false(json_object_get(out[0].result, "replayed")));
+    assert_int_equal(out[1].outcome, REDIS_ACTION_APPLIED);
+    assert_true(json_is_true(json_object_get(out[1].result, "replayed")));
+    assert_int_equal(out[2].outcome, REDIS_ACTION_REFUSED);
+    assert_jstr(out[2].result, "message",
+                "dlq event ev-bad is malformed (no original event or queue); nothing changed");
+    assert_int_equal(out[3].outcome, REDIS_ACTION_NOT_FOUND);
+    redis_actions_results_done(out, 4);
+    assert_int_equal(cmd_int("LLEN", lkey, NULL), 1);
+    assert_hget(p, "ev-1", "replay_count", "1");
+    assert_hget(p, "ev-bad", "status", "pending_review");
+    assert_int_equal(counter(p, "pending_review"), 0); /* 1 - 1, the malformed one kept */
+    assert_int_equal(counter(p, "retried"), 1);
+    json_t *a = audit(p);
+    assert_int_equal(json_array_size(a), 2); /* ev-1 ok, ev-bad refused */
+    assert_jstr(json_array_get(a, 1), "target_id", "ev-bad");
+    assert_jstr(json_array_get(a, 1), "outcome", "refused");
+    json_decref(a);
+
+    /* 150 events in two calls; the pending counter was 120: it stops at 0. */
+    char **own = xcalloc(150, sizeof(*own));
+    const char **bids = xcalloc(150, sizeof(*bids)), **bp = xcalloc(150, sizeof(*bp)),
+               **br = xcalloc(150, sizeof(*br));
+    for (int i = 0; i < 150; i++) {
+        own[i] = xasprintf("b-%03d", i);
+        bids[i] = own[i];
+        bp[i] = "{\"n\":2}";
+        br[i] = route;
+        put_event(p, own[i], "pending_review", NULL);
+    }
+    cmd("HSET", stats, "status:pending_review", "120");
+    struct redis_action_result *bout = xcalloc(150, sizeof(*bout));
+    ctx.idempotency_key = "e2";
+    assert_int_equal(redis_actions_replay(conn, p, &ctx, 150, bids, bp, br, false, bout, &err),
+                     STATUS_OK);
+    for (int i = 0; i < 150; i++)
+        assert_int_equal(bout[i].outcome, REDIS_ACTION_APPLIED);
+    redis_actions_results_done(bout, 150);
+    assert_int_equal(counter(p, "pending_review"), 0);
+    assert_int_equal(counter(p, "retried"), 151);
+    assert_int_equal(cmd_int("LLEN", lkey, NULL), 151);
+    for (int i = 0; i < 150; i++)
+        free(own[i]);
+    free(bout);
+    free(br);
+    free(bp);
+    free(bids);
+    free(own);
+    cleanup(p);
+    free(stats);
+    free(lkey);
+    free(route);
+    free(p);
+}
+
+/* A bulk replay job: its hash counts in the same scripts what was sent;
+ * a repeat of the run counts nothing again; begin, end and recorded. */
+static void test_job(void **state)
+{
+    (void)state;
+    char *p = new_prefix("job");
+    char *route = xasprintf("list:%s:out", p);
+    char *lkey = xasprintf("%s:out", p);
+    char *jkey = xasprintf("%s:replay:j1", p);
+    enum { N = 250 };
+    char **own = xcalloc(N, sizeof(*own));
+    const char **ids = xcalloc(N, sizeof(*ids)), **pl = xcalloc(N, sizeof(*pl)),
+               **rt = xcalloc(N, sizeof(*rt));
+    for (int i = 0; i < N; i++) {
+        own[i] = xasprintf("j-%03d", i);
+        ids[i] = own[i];
+        pl[i] = "{\"j\":1}";
+        rt[i] = route;
+        if (i != 7)
+            put_event(p, own[i], "pending_review", NULL);
+    }
+    pl[7] = NULL; /* the caller found no event */
+    struct redis_action_result *out = xcalloc(N, sizeof(*out));
+    struct error err;
+    struct redis_action_ctx ctx = actor("mia", "j1", "");
+    json_t *j = NULL;
+    assert_int_equal(redis_actions_job_get(conn, p, "j1", &j, &err), STATUS_NOT_FOUND);
+    assert_int_equal(redis_actions_job_begin(conn, p, &ctx, N, 0, "--all", false, &err), STATUS_OK);
+    assert_int_equal(cmd_int("TTL", jkey, NULL) > 600000, 1);
+    /* The first 120, as an interrupted run would have sent them. */
+    assert_int_equal(redis_actions_replay_job(conn, p, &ctx, 120, ids, pl, rt, false, out, &err),
+                     STATUS_OK);
+    redis_actions_results_done(out, 120);
+    assert_int_equal(redis_actions_job_get(conn, p, "j1", &j, &err), STATUS_OK);
+    assert_int_equal(json_integer_value(json_object_get(j, "total")), N);
+    assert_int_equal(json_integer_value(json_object_get(j, "done")), 120);
+    assert_int_equal(json_integer_value(json_object_get(j, "applied")), 119);
+    assert_int_equal(json_integer_value(json_object_get(j, "not_found")), 1);
+    assert_jstr(j, "status", "running");
+    assert_jstr(j, "operator", "mia");
+    assert_jstr(j, "last_id", "j-119");
+    json_decref(j);
+    assert_int_equal(cmd_int("LLEN", lkey, NULL), 119);
+
+    /* Resumed with every id again: 120 have an outcome, the rest is sent. */
+    size_t already = 0;
+    assert_int_equal(redis_actions_job_recorded(conn, p, "j1", N, ids, &already, &err), STATUS_OK);
+    assert_int_equal(already, 120);
+    assert_int_equal(redis_actions_job_begin(conn, p, &ctx, N, already, "--all", false, &err),
+                     STATUS_OK);
+    assert_int_equal(redis_actions_replay_job(conn, p, &ctx, N, ids, pl, rt, false, out, &err),
+                     STATUS_OK);
+    for (int i = 0; i < N; i++) {
+        assert_int_equal(out[i].outcome, i == 7 ? REDIS_ACTION_NOT_FOUND : REDIS_ACTION_APPLIED);
+        assert_int_equal(json_is_true(json_object_get(out[i].result, "replayed")), i < 120);
+    }
+    redis_actions_results_done(out, N);
+    assert_int_equal(redis_actions_job_end(conn, p, "j1", "completed", &err), STATUS_OK);
+    assert_int_equal(redis_actions_job_get(conn, p, "j1", &j, &err), STATUS_OK);
+    assert_int_equal(json_integer_value(json_object_get(j, "total")), N);
+    assert_int_equal(json_integer_value(json_object_get(j, "done")), N);
+    assert_int_equal(json_integer_value(json_object_get(j, "applied")), N - 1);
+    assert_int_equal(json_integer_value(json_object_get(j, "runs")), 2);
+    assert_jstr(j, "status", "completed");
+    assert_true(is_iso_z(json_string_value(json_object_get(j, "finished_at"))));
+    json_decref(j);
+    assert_int_equal(cmd_int("LLEN", lkey, NULL), N - 1);
+    /* Without a job nothing is counted. */
+    ctx.idempotency_key = "j2";
+    assert_int_equal(redis_actions_replay(conn, p, &ctx, 3, ids, pl, rt, true, out, &err),
+                     STATUS_OK);
+    redis_actions_results_done(out, 3);
+    char *j2 = xasprintf("%s:replay:j2", p);
+    assert_int_equal(cmd_int("EXISTS", j2, NULL), 0);
+    free(j2);
+    assert_int_equal(redis_actions_job_end(conn, p, "j2", "completed", &err), STATUS_OK);
+    assert_int_equal(redis_actions_job_get(conn, p, "j2", &j, &err), STATUS_NOT_FOUND);
+
+    for (int i = 0; i < N; i++)
+        free(own[i]);
+    free(out);
+    free(rt);
+    free(pl);
+    free(ids);
+    free(own);
+    cleanup(p);
+    free(jkey);
+    free(lkey);
+    free(route);
+    free(p);
+}
+
+/* What a replay sends: the original event's JSON text as the producer
+ * wrote it, whitespace between tokens removed; data that is not a JSON
+ * object with both fields gives no payload. */
+static void test_replay_read(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *data, *payload, *queue; /* payload NULL: none */
+    } cases[] = {
+        {"{\"original_event\": {\"a\": 0.1, \"b\": 1E2, \"c\": 123456789012345678901234567890},"
+         " \"original_queue\": \"q\"}",
+         "{\"a\":0.1,\"b\":1E2,\"c\":123456789012345678901234567890}", "q"},
+        {"{\"original_event\" : { \"s\" : \"a b\\\\\\\" \\u00e9\\/\\ud83e\\udd84 \" , \"n\" : [ 1 "
+         ", "
+         "true , null , { } , [ ] ] } ,\n\t\"original_queue\":\"orders\\u002eevents\"}  \n",
+         "{\"s\":\"a b\\\\\\\" \\u00e9\\/\\ud83e\\udd84 \",\"n\":[1,true,null,{},[]]}",
+         "orders.events"},
+        {"{\"original_event\": 1, \"original_queue\": \"q\", \"original_event\": \"last\"}",
+         "\"last\"", "q"},
+        {"{\"original\\u005fevent\": null, \"original_queue\": \"q\", \"x\": \"caf\xc3\xa9\"}",
+         "null", "q"},
+        {"{\"original_event\": {}, \"original_queue\": 7}", NULL, NULL},
+        {"{\"original_event\": {}}", NULL, NULL},
+        {"{\"original_queue\": \"q\"}", NULL, NULL},
+        {"[\"original_event\", \"original_queue\"]", NULL, NULL},
+        {"{\"original_event\": {}, \"original_queue\": \"q\"} x", NULL, NULL},
+        {"{\"original_event\": {\"a\": 01}, \"original_queue\": \"q\"}", NULL, NULL},
+        {"{\"original_event\": {\"a\": 1.}, \"original_queue\": \"q\"}", NULL, NULL},
+        {"{\"original_event\": {\"a\": \"\\ud83e\"}, \"original_queue\": \"q\"}", NULL, NULL},
+        {"{\"original_event\": {\"a\": \"\xc3\"}, \"original_queue\": \"q\"}", NULL, NULL},
+        {"{\"original_event\": {\"a\": \"\xe0\x80\x80\"}, \"original_queue\": \"q\"}", NULL, NULL},
+        {"{\"original_event\": {\"a\": \"tab\there\"}, \"original_queue\": \"q\"}", NULL, NULL},
+        {"{\"original_event\": {\"a\": tru}, \"original_queue\": \"q\"}", NULL, NULL},
+        {"{\"original_event\": {\"a\": 1,}, \"original_queue\": \"q\"}", NULL, NULL},
+        {"", NULL, NULL},
+    };
+    enum { N = sizeof(cases) / sizeof(cases[0]) };
+    char *p = new_prefix("read");
+    char ids[N + 2][16];
+    const char *idp[N + 2];
+    for (size_t i = 0; i < N; i++) {
+        snprintf(ids[i], sizeof(ids[i]), "r-%zu", i);
+        idp[i] = ids[i];
+        char *key = xasprintf("%s:%s", p, ids[i]);
+        cmd("HSET", key, "data", cases[i].data);
+        free(key);
+    }
+    /* Deeper than 2048 levels: refused; an event without data: none. */
+    struct buf deep;
+    buf_init(&deep);
+    buf_adds(&deep, "{\"original_queue\": \"q\", \"original_event\": ");
+    for (int i = 0; i < 2100; i++)
+        buf_addc(&deep, '[');
+    for (int i = 0; i < 2100; i++)
+        buf_addc(&deep, ']');
+    buf_addc(&deep, '}');
+    char *dkey = xasprintf("%s:deep", p);
+    cmd("HSET", dkey, "data", buf_get(&deep));
+    free(dkey);
+    buf_done(&deep);
+    idp[N] = "deep";
+    idp[N + 1] = "missing";
+    char *payloads[N + 2], *queues[N + 2];
+    struct error err;
+    assert_int_equal(redis_actions_replay_read(conn, p, N + 2, idp, payloads, queues, &err),
+                     STATUS_OK);
+    for (size_t i = 0; i < N + 2; i++) {
+        const char *want = i < N ? cases[i].payload : NULL;
+        const char *wantq = i < N ? cases[i].queue : NULL;
+        if (want == NULL ? payloads[i] != NULL
+                         : payloads[i] == NULL || strcmp(payloads[i], want) != 0)
+            fail_msg("case %zu: payload [%s], expected [%s]", i,
+                     payloads[i] != NULL ? payloads[i] : "(none)", want != NULL ? want : "(none)");
+        if (wantq == NULL ? queues[i] != NULL : queues[i] == NULL || strcmp(queues[i], wantq) != 0)
+            fail_msg("case %zu: queue [%s], expected [%s]", i,
+                     queues[i] != NULL ? queues[i] : "(none)", wantq != NULL ? wantq : "(none)");
+        free(payloads[i]);
+        free(queues[i]);
+    }
+    cleanup(p);
     free(p);
 }
 
@@ -905,13 +1159,52 @@ static void test_denied(void **state)
                                                out, &err),
                          STATUS_DENIED);
         redis_actions_results_done(out, 1);
+        /* A bulk replay job cannot even start. */
+        assert_int_equal(redis_actions_job_begin(c, p, &ctx, 2, 0, "--all", false, &err),
+                         STATUS_DENIED);
+        assert_non_null(strstr(err.msg, "nothing was sent"));
         redis_conn_free(c);
     }
+
+    /* A user who may write ev-1 but not ev-2: one call for both writes
+     * nothing at all, ev-1 included. */
+    char *u3 = xasprintf("rw%ld", (long)getpid());
+    char *w1 = xasprintf("%%W~%s:ev-1", p), *w2 = xasprintf("%%W~%s:idem:*", p);
+    char *w3 = xasprintf("%%W~%s:stats", p), *w4 = xasprintf("%%W~%s:audit", p);
+    char *w5 = xasprintf("%%W~%s", lkey);
+    put_event(p, "ev-2", "pending_review", NULL);
+    cmd("ACL", "SETUSER", u3, "reset", "on", ">pw", "&*", "+@all", "%R~*", w1, w2, w3, w4, w5);
+    {
+        struct redis_conn *c = connect_as(u3, "pw");
+        const char *ids[] = {"ev-1", "ev-2"};
+        const char *payloads[] = {"{}", "{}"};
+        const char *routes[] = {route, route};
+        struct redis_action_result out[2];
+        struct error err;
+        struct redis_action_ctx ctx = actor("ivan", "deny", "x");
+        assert_int_equal(
+            redis_actions_replay(c, p, &ctx, 2, ids, payloads, routes, false, out, &err),
+            STATUS_DENIED);
+        assert_non_null(strstr(err.msg, "NOPERM"));
+        assert_null(out[0].result);
+        redis_actions_results_done(out, 2);
+        redis_conn_free(c);
+    }
+    assert_hget(p, "ev-2", "status", "pending_review");
+    cmd("ACL", "DELUSER", u3);
+    free(w5);
+    free(w4);
+    free(w3);
+    free(w2);
+    free(w1);
+    free(u3);
+
     assert_hget(p, "ev-1", "status", "pending_review");
     assert_hget(p, "ev-1", "retried_at", NULL);
     char *k = xasprintf("%s:idem:deny:ev-1", p), *audit_key = xasprintf("%s:audit", p);
-    char *stats = xasprintf("%s:stats", p);
-    assert_int_equal(cmd_int("EXISTS", k, audit_key, stats, lkey, NULL), 0);
+    char *stats = xasprintf("%s:stats", p), *job = xasprintf("%s:replay:deny", p);
+    assert_int_equal(cmd_int("EXISTS", k, audit_key, stats, lkey, job, NULL), 0);
+    free(job);
     char *fs = cmd_str("HGET", cb, "forced_state", NULL);
     assert_null(fs);
     cmd("ACL", "DELUSER", u1, u2);
@@ -1134,7 +1427,9 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_replay),      cmocka_unit_test(test_resolve),
         cmocka_unit_test(test_delete),      cmocka_unit_test(test_idempotency),
-        cmocka_unit_test(test_batch),       cmocka_unit_test(test_routes),
+        cmocka_unit_test(test_batch),       cmocka_unit_test(test_batch_edges),
+        cmocka_unit_test(test_job),         cmocka_unit_test(test_replay_read),
+        cmocka_unit_test(test_routes),
         cmocka_unit_test(test_race),        cmocka_unit_test(test_denied),
         cmocka_unit_test(test_circuits),    cmocka_unit_test(test_hash_tag_prefix),
     };
