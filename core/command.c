@@ -12,6 +12,8 @@ extern const struct command cmd_stores_start_entry;
 extern const struct command cmd_stores_stop_entry;
 extern const struct command cmd_stores_env_entry;
 extern const struct command cmd_help_entry;
+extern const struct command cmd_sim_entry;
+extern const struct command cmd_demo_entry;
 extern const struct command cmd_sagas_list_entry;
 extern const struct command cmd_sagas_show_entry;
 extern const struct command cmd_approvals_list_entry;
@@ -71,6 +73,8 @@ static const struct command *const command_rows[] = {
     &cmd_circuits_force_open_entry,
     &cmd_circuits_release_entry,
     &cmd_audit_list_entry,
+    &cmd_demo_entry,
+    &cmd_sim_entry,
     &cmd_stores_start_entry,
     &cmd_stores_stop_entry,
     &cmd_stores_env_entry,

@@ -112,6 +112,18 @@ pg_thaw()
     kill -CONT "$_pm"
 }
 
+# wait_until SECONDS WHAT COMMAND: runs the shell COMMAND every 0.1 s
+# until it succeeds; fails the test with WHAT after SECONDS.
+wait_until()
+{
+    _deadline=$(($(date +%s) + $1))
+    until eval "$3" >/dev/null 2>&1; do
+        [ "$(date +%s)" -lt "$_deadline" ] || fail "$2: not within $1 s"
+        sleep 0.1
+    done
+    ok "$2"
+}
+
 # migrate: applies opsdeck's schema to the private server.
 migrate()
 {
