@@ -7,17 +7,6 @@
 N=300
 export OPSDECK_ROUTE="orders.events=list:orders.replayed"
 
-# poll SECONDS WHAT COMMAND: waits for a state of the server (not a sleep
-# standing in for one): runs COMMAND every 20 ms until it succeeds.
-poll()
-{
-    _end=$(($(date +%s) + $1))
-    until eval "$3" >/dev/null 2>&1; do
-        [ "$(date +%s)" -lt "$_end" ] || fail "$2: not within $1 s"
-        sleep 0.02
-    done
-    ok "$2"
-}
 hfield()
 {
     redis_q HGET dlq:replay:"$1" "$2"
@@ -36,7 +25,7 @@ assert_eq "$N" "$(redis_q ZCARD dlq:index)" "$N events seeded"
 "$OPSDECK" dlq replay --all --rate 50 --yes --idempotency-key job-1 \
     >"$TEST_TMP/run1.out" 2>"$TEST_TMP/run1.err" </dev/null &
 pid=$!
-poll 20 "the replay is under way" '[ "$(redis_q LLEN orders.replayed)" -ge 100 ]'
+wait_until 20 "the replay is under way" '[ "$(redis_q LLEN orders.replayed)" -ge 100 ]'
 kill -KILL $pid
 wait $pid 2>/dev/null || true
 err=$(cat "$TEST_TMP/run1.err")

@@ -20,17 +20,6 @@ event()
         created_at 2026-11-23T17:52:16 status pending_review >/dev/null
     redis_q ZADD dlq:index 1795456000 "$1" >/dev/null
 }
-# poll SECONDS WHAT COMMAND: waits for a state of the server, checking
-# every 20 ms.
-poll()
-{
-    _end=$(($(date +%s) + $1))
-    until eval "$3" >/dev/null 2>&1; do
-        [ "$(date +%s)" -lt "$_end" ] || fail "$2: not within $1 s"
-        sleep 0.02
-    done
-    ok "$2"
-}
 # The id of the client whose script waits behind the pause.
 waiting_client()
 {
@@ -42,7 +31,7 @@ start()
 {
     "$OPSDECK" dlq replay "$1" --idempotency-key "$2" >"$TEST_TMP/bg.out" 2>"$TEST_TMP/bg.err" </dev/null &
     pid=$!
-    poll 20 "the replay of $1 waits in the paused server" '[ -n "$(waiting_client)" ]'
+    wait_until 20 "the replay of $1 waits in the paused server" '[ -n "$(waiting_client)" ]'
     client=$(waiting_client)
 }
 collect()
@@ -83,7 +72,7 @@ redis_q CLIENT PAUSE 60000 WRITE >/dev/null
 start k1 key-1
 kill -STOP $pid
 redis_q CLIENT UNPAUSE >/dev/null
-poll 20 "the script ran once the pause ended" '[ "$(copies k1)" = 1 ]'
+wait_until 20 "the script ran once the pause ended" '[ "$(copies k1)" = 1 ]'
 assert_eq "1" "$(redis_q CLIENT KILL ID "$client")" "the connection is killed"
 kill -CONT $pid
 collect
@@ -118,7 +107,7 @@ redis_q CLIENT PAUSE 60000 WRITE >/dev/null
 start k3 key-3
 kill -STOP $pid
 redis_q CLIENT UNPAUSE >/dev/null
-poll 20 "the script ran" '[ "$(copies k3)" = 1 ]'
+wait_until 20 "the script ran" '[ "$(copies k3)" = 1 ]'
 kill -KILL $pid
 collect
 [ "$rc" -eq 137 ] || fail "opsdeck was not killed (exit $rc)"
