@@ -69,6 +69,14 @@ kill -KILL "$(cut -d' ' -f1 "$dir/demo.pid")"
 wait_until 30 "no process of the demo is left after SIGKILL" "! alive '$killed_pids'"
 tm kill-server
 
+# A killed terminal (SIGHUP to the demo) stops it all too.
+sock=$TEST_TMP/tmux3.sock
+tm new-session -d -s demo -x 120 -y 40 "'$OPSDECK' demo --dir '$dir'"
+wait_until 60 "the demo starts a third time" "tm capture-pane -p -t demo | grep -q '^sagas .* running'"
+hup_pids=$(pids)
+tm kill-server
+wait_until 30 "no process of the demo is left after its terminal is gone" "! alive '$hup_pids'"
+
 # --keep leaves it running and says how to connect; --stop ends it.
 run demo --dir "$dir" --keep
 expect_rc 0 "demo --keep"
