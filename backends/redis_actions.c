@@ -512,7 +512,7 @@ static const char ACTIONS_CIRCUIT_LUA[] =
     "cmds[#cmds + 1] = {'HSET', cb, 'a', 'b'}\n"
     "cmds[#cmds + 1] = {'HDEL', cb, 'a'}\n"
     "cmds[#cmds + 1] = {'PUBLISH', channel, 'x'}\n"
-    "local no = denied(cmds) or wrong_type({[stream] = 'stream'})\n"
+    "local no = denied(cmds) or wrong_type({[stream] = 'stream', [cb] = 'hash'})\n"
     "if no then return no end\n"
     "local at = now_iso()\n"
     "if h.err then h = {'(not a hash)'} end\n"
@@ -1619,8 +1619,7 @@ enum status redis_actions_job_recorded(struct redis_conn *c, const char *prefix,
         if (r->type == REDIS_REPLY_INTEGER && r->integer > 0)
             *count += (size_t)r->integer;
         else if (r->type == REDIS_REPLY_ERROR && rc == STATUS_OK)
-            rc = error_set(err, redis_conn_error_status(r->str), "redis at %s: %.300s",
-                           redis_conn_endpoint(c), r->str);
+            rc = redis_conn_reply_error(c, r, err);
         freeReplyObject(r);
     }
     actions_argv_done(&a);

@@ -10,6 +10,7 @@
 
 #include "backends/redis_circuits.h"
 #include "backends/redis_internal.h"
+#include "backends/redis_rows.h"
 #include "backends/redis_overview.h"
 #include "util/buf.h"
 #include "util/sanitize.h"
@@ -51,25 +52,6 @@ static const struct {
     CIRCUITS_FIELDS(CIRCUITS_INFO)
 #undef CIRCUITS_INFO
 };
-
-/* A JSON string of len bytes; bytes that are not UTF-8 are escaped the
- * sanitizer's way and *bad is set, so output stays valid JSON. */
-static json_t *circuits_str(const char *s, size_t len, bool *bad)
-{
-    json_t *j = json_stringn(s, len);
-    if (j != NULL)
-        return j;
-    struct buf b;
-    buf_init(&b);
-    sanitize_append(&b, s, len, 0, 0);
-    j = json_string(buf_get(&b));
-    buf_done(&b);
-    *bad = true;
-    if (j == NULL)
-        xfatal("out of memory building JSON");
-    return j;
-}
-
 /* What Python writers leave for "no value". */
 static bool circuits_empty(const redisReply *v)
 {
@@ -79,7 +61,7 @@ static bool circuits_empty(const redisReply *v)
 static void circuits_set_raw(json_t *row, const char *key, const redisReply *v, bool *bad)
 {
     char *raw_key = xasprintf("%s_raw", key);
-    json_object_set_new(row, raw_key, circuits_str(v->str, v->len, bad));
+    json_object_set_new(row, raw_key, redis_rows_str(v->str, v->len, bad));
     free(raw_key);
 }
 
@@ -97,7 +79,7 @@ static void circuits_set(json_t *row, const char *key, enum circuits_kind kind, 
     bool whole = strlen(v->str) == v->len;
     switch (kind) {
     case CIRCUITS_TEXT:
-        json_object_set_new(row, key, circuits_str(v->str, v->len, bad));
+        json_object_set_new(row, key, redis_rows_str(v->str, v->len, bad));
         return;
     case CIRCUITS_INT: {
         long long x = strtoll(v->str, &end, 10);
@@ -131,13 +113,6 @@ static void circuits_set(json_t *row, const char *key, enum circuits_kind kind, 
     }
     circuits_set_raw(row, key, v, bad);
 }
-
-static bool circuits_reply_is(const redisReply *r, const char *s)
-{
-    size_t n = strlen(s);
-    return r->type == REDIS_REPLY_STRING && r->len == n && memcmp(r->str, s, n) == 0;
-}
-
 /* One breaker's row from its name and HGETALL reply (empty when the hash
  * is gone). full is show's row: whether the registry names it, and every
  * other hash field too. */
@@ -171,7 +146,7 @@ static json_t *circuits_row(const char *name, size_t name_len, const redisReply 
 
     for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
         json_object_set_new(row, keys[i], json_null());
-    json_object_set_new(row, "name", circuits_str(name, name_len, &bad));
+    json_object_set_new(row, "name", redis_rows_str(name, name_len, &bad));
     json_object_set_new(row, "forced", json_false());
     bool missing = hash->elements == 0;
     json_object_set_new(row, "missing", json_boolean(missing));
@@ -182,15 +157,15 @@ static json_t *circuits_row(const char *name, size_t name_len, const redisReply 
             continue;
         size_t j;
         for (j = 0; j < CIRCUITS_F_COUNT; j++)
-            if (circuits_reply_is(k, circuits_fields[j].name))
+            if (redis_rows_reply_is(k, circuits_fields[j].name))
                 break;
         if (j < CIRCUITS_F_COUNT) {
             f[j] = v;
         } else if (full) {
-            json_t *kj = circuits_str(k->str, k->len, &bad);
+            json_t *kj = redis_rows_str(k->str, k->len, &bad);
             if (others == NULL)
                 others = json_object();
-            json_object_set_new(others, json_string_value(kj), circuits_str(v->str, v->len, &bad));
+            json_object_set_new(others, json_string_value(kj), redis_rows_str(v->str, v->len, &bad));
             json_decref(kj);
         }
     }
@@ -206,10 +181,10 @@ static json_t *circuits_row(const char *name, size_t name_len, const redisReply 
     const redisReply *state = forced != NULL && forced->len > 0 ? forced : f[CIRCUITS_F_STATE];
     if (f[CIRCUITS_F_STATE] != NULL)
         json_object_set_new(row, "raw_state",
-                            circuits_str(f[CIRCUITS_F_STATE]->str, f[CIRCUITS_F_STATE]->len, &bad));
+                            redis_rows_str(f[CIRCUITS_F_STATE]->str, f[CIRCUITS_F_STATE]->len, &bad));
     if (state != NULL) {
         char *norm = redis_overview_normalise(state->str);
-        json_object_set_new(row, "state", circuits_str(norm, strlen(norm), &bad));
+        json_object_set_new(row, "state", redis_rows_str(norm, strlen(norm), &bad));
         free(norm);
     }
     json_object_set_new(row, "forced", json_boolean(forced != NULL && forced->len > 0));
@@ -233,21 +208,7 @@ static json_t *circuits_row(const char *name, size_t name_len, const redisReply 
         json_object_set_new(row, "invalid_utf8", json_true());
     /* Fields other writers keep on the hash (seed 004's get_stats() has
      * name), under their own names unless that would hide the row's. */
-    const char *kn;
-    json_t *kv;
-    json_object_foreach(others, kn, kv) {
-        if (json_object_get(row, kn) == NULL) {
-            json_object_set(row, kn, kv);
-            continue;
-        }
-        json_t *clash = json_object_get(row, "other_fields");
-        if (clash == NULL) {
-            clash = json_object();
-            json_object_set_new(row, "other_fields", clash);
-        }
-        json_object_set(clash, kn, kv);
-    }
-    json_decref(others);
+    redis_rows_merge_others(row, others);
     return row;
 }
 
@@ -272,13 +233,6 @@ static char *circuits_key(const char *prefix, const char *name, size_t name_len,
     *len = plen + 1 + name_len;
     return key;
 }
-
-static enum status circuits_error(struct redis_conn *c, const redisReply *r, struct error *err)
-{
-    return error_set(err, redis_conn_error_status(r->str), "redis at %s: %.300s",
-                     redis_conn_endpoint(c), r->str);
-}
-
 enum status redis_circuits_list(struct redis_conn *c, const char *prefix, json_t **rows,
                                 struct error *err)
 {
@@ -330,11 +284,11 @@ enum status redis_circuits_list(struct redis_conn *c, const char *prefix, json_t
             /* One unreadable key (another type) does not lose the list. */
             bool bad = false;
             json_t *row = json_object();
-            json_object_set_new(row, "name", circuits_str(names[i]->str, names[i]->len, &bad));
+            json_object_set_new(row, "name", redis_rows_str(names[i]->str, names[i]->len, &bad));
             json_object_set_new(row, "state", json_null());
             json_object_set_new(row, "missing", json_false());
             json_object_set_new(row, "malformed",
-                                circuits_str(r->type == REDIS_REPLY_ERROR ? r->str : "no hash",
+                                redis_rows_str(r->type == REDIS_REPLY_ERROR ? r->str : "no hash",
                                              r->type == REDIS_REPLY_ERROR ? r->len : 7, &bad));
             if (bad)
                 json_object_set_new(row, "invalid_utf8", json_true());
@@ -377,7 +331,7 @@ enum status redis_circuits_show(struct redis_conn *c, const char *prefix, const 
     }
     if (hash->type != REDIS_REPLY_ARRAY) {
         rc = hash->type == REDIS_REPLY_ERROR
-                 ? circuits_error(c, hash, err)
+                 ? redis_conn_reply_error(c, hash, err)
                  : error_set(err, STATUS_UNAVAILABLE, "redis at %s: unexpected reply to HGETALL",
                              redis_conn_endpoint(c));
         goto out;

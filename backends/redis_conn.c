@@ -275,9 +275,15 @@ static redisReply *redis_conn_argv(redisContext *ctx, int argc, const char **arg
     return r;
 }
 
-/* redisGetReply first writes what was appended. */
+/* redisGetReply first writes what was appended. A reply already read
+ * (most of a pipeline's) needs no I/O, so no signal guard either. */
 static int redis_conn_get_reply(redisContext *ctx, void **reply)
 {
+    *reply = NULL;
+    if (redisGetReplyFromReader(ctx, reply) != REDIS_OK)
+        return REDIS_ERR;
+    if (*reply != NULL)
+        return REDIS_OK;
     struct redis_conn_sigpipe g;
     redis_conn_sigpipe_block(&g);
     int rc = redisGetReply(ctx, reply);
@@ -304,6 +310,13 @@ static enum status redis_conn_fail_io(struct redis_conn *c, struct error *err)
     redis_conn_close(c);
     health_failure(&c->health, true, time_mono_ms(), time_now_us(), reason);
     return error_set(err, STATUS_UNAVAILABLE, "redis at %s: %s", c->endpoint, reason);
+}
+
+enum status redis_conn_reply_error(const struct redis_conn *c, const redisReply *r,
+                                   struct error *err)
+{
+    return error_set(err, redis_conn_error_status(r->str), "redis at %s: %.300s", c->endpoint,
+                     r->str);
 }
 
 enum status redis_conn_error_status(const char *msg)
@@ -413,7 +426,7 @@ redisReply *redis_conn_command(struct redis_conn *c, int argc, const char **argv
     }
     health_success(&c->health, (time_mono_ms() - t0) * 1000);
     if (r->type == REDIS_REPLY_ERROR) {
-        error_set(err, redis_conn_error_status(r->str), "redis at %s: %.300s", c->endpoint, r->str);
+        redis_conn_reply_error(c, r, err);
         freeReplyObject(r);
         return NULL;
     }
@@ -490,8 +503,7 @@ enum status redis_conn_subscribe(struct redis_conn *c, size_t n, const char *con
             return redis_conn_fail_io(c, err);
         redisReply *r = reply;
         if (r->type == REDIS_REPLY_ERROR) {
-            rc = error_set(err, redis_conn_error_status(r->str), "redis at %s: %.300s",
-                           c->endpoint, r->str);
+            rc = redis_conn_reply_error(c, r, err);
             freeReplyObject(r);
             redis_conn_close(c);
             return rc;

@@ -11,6 +11,7 @@
 
 #include "backends/redis_dlq.h"
 #include "backends/redis_internal.h"
+#include "backends/redis_rows.h"
 #include "backends/redis_overview.h"
 #include "util/buf.h"
 #include "util/sanitize.h"
@@ -246,29 +247,9 @@ static const char DLQ_SCAN_LUA[] =
     "return {at_end, examined, last_s or '', last_m or '', ties, matches}\n";
 
 /* ---- small helpers ---------------------------------------------------- */
-
-/* A JSON string of len bytes. Bytes jansson refuses (invalid UTF-8) are
- * escaped the sanitizer's way and *bad is set, so output stays valid JSON
- * and the row can say that it was changed. */
-static json_t *dlq_str(const char *s, size_t len, bool *bad)
-{
-    json_t *j = json_stringn(s, len);
-    if (j != NULL)
-        return j;
-    struct buf b;
-    buf_init(&b);
-    sanitize_append(&b, s, len, 0, 0);
-    j = json_string(buf_get(&b));
-    buf_done(&b);
-    *bad = true;
-    if (j == NULL)
-        xfatal("out of memory building JSON");
-    return j;
-}
-
 static json_t *dlq_reply_str(const redisReply *r, bool *bad)
 {
-    return dlq_str(r->str, r->len, bad);
+    return redis_rows_str(r->str, r->len, bad);
 }
 
 /* Length of the well-formed UTF-8 character at s, or 0 (the rules jansson
@@ -374,7 +355,7 @@ static void dlq_set_time(json_t *row, const char *key, const char *s, size_t len
     }
     char *raw_key = xasprintf("%s_raw", key);
     json_object_set_new(row, key, json_null());
-    json_object_set_new(row, raw_key, dlq_str(s, len, bad));
+    json_object_set_new(row, raw_key, redis_rows_str(s, len, bad));
     free(raw_key);
 }
 
@@ -437,13 +418,6 @@ static void dlq_set_failed_at(json_t *row, const char *score)
         json_object_set_new(row, "failed_at_raw", json_string(score));
     }
 }
-
-static bool dlq_reply_is(const redisReply *r, const char *s)
-{
-    size_t n = strlen(s);
-    return r->type == REDIS_REPLY_STRING && r->len == n && memcmp(r->str, s, n) == 0;
-}
-
 /* ---- rows --------------------------------------------------------------- */
 
 /* Raw data text into the row: whole in show, a few KB (cut on a character
@@ -456,7 +430,7 @@ static void dlq_set_raw(json_t *row, const char *raw, size_t len, bool full, boo
         while (keep > DLQ_RAW_LIST_MAX - 4 && ((unsigned char)raw[keep] & 0xc0) == 0x80)
             keep--;
     }
-    json_object_set_new(row, "data_raw", dlq_str(raw, keep, bad));
+    json_object_set_new(row, "data_raw", redis_rows_str(raw, keep, bad));
     if (keep < len)
         json_object_set_new(row, "data_raw_bytes", json_integer((json_int_t)len));
 }
@@ -589,13 +563,13 @@ static json_t *dlq_row(const char *member, size_t member_len, const char *score,
         json_object_set_new(row, "stack_trace", json_null());
         json_object_set_new(row, "in_index", json_boolean(score != NULL));
     }
-    json_object_set_new(row, "event_id", dlq_str(member, member_len, &bad));
+    json_object_set_new(row, "event_id", redis_rows_str(member, member_len, &bad));
     dlq_set_failed_at(row, score);
 
     if (hash == NULL || hash->type != REDIS_REPLY_ARRAY) {
         snprintf(why, sizeof(why), "hash unreadable: %.200s",
                  hash != NULL && hash->type == REDIS_REPLY_ERROR ? hash->str : "no reply");
-        json_object_set_new(row, "malformed", dlq_str(why, strlen(why), &bad));
+        json_object_set_new(row, "malformed", redis_rows_str(why, strlen(why), &bad));
         goto out;
     }
     if (hash->elements == 0) {
@@ -610,7 +584,7 @@ static json_t *dlq_row(const char *member, size_t member_len, const char *score,
             continue;
         size_t j;
         for (j = 0; j < DLQ_F_COUNT; j++)
-            if (dlq_reply_is(k, dlq_field_names[j]))
+            if (redis_rows_reply_is(k, dlq_field_names[j]))
                 break;
         if (j < DLQ_F_COUNT) {
             f[j] = v;
@@ -642,21 +616,7 @@ out:
     /* Fields of other writers and of later actions (retry_error,
      * resolution_note, resolved_by, ...), under their own names unless
      * that would hide one of the row's. */
-    const char *name;
-    json_t *v;
-    json_object_foreach(others, name, v) {
-        if (json_object_get(row, name) == NULL) {
-            json_object_set(row, name, v);
-            continue;
-        }
-        json_t *clash = json_object_get(row, "other_fields");
-        if (clash == NULL) {
-            clash = json_object();
-            json_object_set_new(row, "other_fields", clash);
-        }
-        json_object_set(clash, name, v);
-    }
-    json_decref(others);
+    redis_rows_merge_others(row, others);
     return row;
 }
 
@@ -833,13 +793,6 @@ struct dlq_entry {
     size_t member_len;
     char *score;
 };
-
-static enum status dlq_reply_error(struct redis_conn *c, const redisReply *r, struct error *err)
-{
-    return error_set(err, redis_conn_error_status(r->str), "redis at %s: %.300s",
-                     redis_conn_endpoint(c), r->str);
-}
-
 /* Reads one window of the index below the position into page. Returns
  * whether the window ended the range (*end) and moves pos along. */
 static enum status dlq_index_window(struct redis_conn *c, const char *index,
@@ -1029,7 +982,7 @@ static redisReply *dlq_evalsha(struct redis_conn *c, const char *sha, int argc, 
         if (r == NULL || r->type != REDIS_REPLY_ERROR)
             return r;
         if (attempt > 0 || strncmp(r->str, "NOSCRIPT", 8) != 0) {
-            dlq_reply_error(c, r, err);
+            redis_conn_reply_error(c, r, err);
             freeReplyObject(r);
             return NULL;
         }
@@ -1236,7 +1189,7 @@ enum status redis_dlq_show(struct redis_conn *c, const char *prefix, const char 
         goto out;
     }
     if (score->type == REDIS_REPLY_ERROR) {
-        rc = dlq_reply_error(c, score, err);
+        rc = redis_conn_reply_error(c, score, err);
         goto out;
     }
     if (hash->type == REDIS_REPLY_ARRAY && hash->elements == 0 &&
@@ -1318,7 +1271,7 @@ enum status redis_dlq_stats(struct redis_conn *c, const char *prefix, json_t **o
         goto out;
     }
     if (stats->type == REDIS_REPLY_ERROR || depth->type == REDIS_REPLY_ERROR) {
-        rc = dlq_reply_error(c, stats->type == REDIS_REPLY_ERROR ? stats : depth, err);
+        rc = redis_conn_reply_error(c, stats->type == REDIS_REPLY_ERROR ? stats : depth, err);
         goto out;
     }
 

@@ -34,6 +34,11 @@ redisReply *redis_conn_reply(struct redis_conn *c, struct error *err);
 /* Maps an error reply's text to a status (DENIED or UNAVAILABLE). */
 enum status redis_conn_error_status(const char *msg);
 
+/* Fills err from an error reply ("redis at HOST: MESSAGE") and returns
+ * its status. */
+enum status redis_conn_reply_error(const struct redis_conn *c, const redisReply *r,
+                                   struct error *err);
+
 /* Subscriber mode, for a connection of its own (a subscribed connection
  * takes no other commands). redis_conn_subscribe drops any connection c
  * has, connects (failing fast while the breaker is open) and SUBSCRIBEs

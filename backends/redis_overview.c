@@ -139,8 +139,7 @@ enum status redis_overview_get(struct redis_conn *c, const char *dlq_prefix,
             goto out;
         }
         if (replies[i]->type == REDIS_REPLY_ERROR) {
-            rc = error_set(err, redis_conn_error_status(replies[i]->str), "redis at %s: %.300s",
-                           redis_conn_endpoint(c), replies[i]->str);
+            rc = redis_conn_reply_error(c, replies[i], err);
             /* read the rest so the connection stays in step */
             for (int j = i + 1; j < 5; j++)
                 replies[j] = redis_conn_reply(c, NULL);
