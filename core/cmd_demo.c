@@ -210,8 +210,11 @@ static enum status cmd_demo_watch(struct session *s, const char *dir, pid_t sim,
         cmd_demo_clear(s);
         out_printf(s, "opsdeck demo in %s (%s) - Ctrl-C %s\n\n", dir,
                    owner ? "started here" : "attached", owner ? "stops it" : "leaves it running");
-        if (status->run(s, status, &none, &e) != STATUS_OK)
-            out_printf(s, "opsdeck: %s\n", e.msg);
+        if (status->run(s, status, &none, &e) != STATUS_OK) {
+            char *msg = out_safe(s, e.msg, 0);
+            out_printf(s, "opsdeck: %s\n", msg);
+            free(msg);
+        }
         fflush(s->out);
         if (sim > 0 && owner && waitpid(sim, NULL, WNOHANG) == sim) {
             out_printf(s, "opsdeck: the simulator exited; see %s/sim.log\n", dir);

@@ -729,11 +729,14 @@ static enum status cmd_dlq_export_run(struct session *s, const struct command *c
         int fd = mkstemp(tmp);
         if (fd < 0 || (f = fdopen(fd, "w")) == NULL) {
             rc = error_set(err, STATUS_USAGE, "%s: %s", output, strerror(errno));
-            if (fd >= 0)
+            if (fd >= 0) {
                 close(fd);
+                unlink(tmp);
+            }
             goto out;
         }
     }
+    size_t flags = JSON_COMPACT | out_json_flags(f);
     for (;;) {
         struct redis_dlq_query q = {
             .prefix = prefix,
@@ -765,7 +768,7 @@ static enum status cmd_dlq_export_run(struct session *s, const struct command *c
                 break;
             }
             json_t *outv = unmask ? json_incref(ev) : redact_copy(&s->redact, ev, NULL);
-            char *line = json_dumps(outv, JSON_COMPACT | out_json_flags(f));
+            char *line = json_dumps(outv, flags);
             fprintf(f, "%s\n", line != NULL ? line : "{}");
             free(line);
             json_decref(outv);

@@ -161,9 +161,11 @@ static void cmd_status_text(struct session *s, json_t *root)
     }
     if ((o = json_object_get(root, "schedules")) && json_is_object(o)) {
         const char *next = json_string_value(json_object_get(o, "next_run_at"));
+        char *safe = out_safe(s, next != NULL ? next : "-", 0);
         out_printf(s, "%-10s %lld, %lld paused, next run %s\n", "schedules",
                    (long long)cmd_status_int(o, "total"), (long long)cmd_status_int(o, "paused"),
-                   next != NULL ? next : "-");
+                   safe);
+        free(safe);
     } else {
         out_printf(s, "%-10s unavailable\n", "schedules");
     }

@@ -46,7 +46,7 @@ void listing_print(struct session *s, const struct table_col *cols, size_t ncols
     json_t *safe = redact_copy(&s->redact, rows, NULL);
     if (s->json) {
         out_json(s, json_pack("{s:o, s:o}", "items", safe, "next_cursor",
-                              next != NULL ? json_string(next) : json_null()));
+                              next != NULL ? out_jstr(next) : json_null()));
     } else {
         table_print(s, cols, ncols, safe, next);
         json_decref(safe);
