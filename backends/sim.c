@@ -89,12 +89,15 @@ void sim_log(struct sim *s, const char *fmt, ...)
         return;
     va_list ap;
     va_start(ap, fmt);
-    char *raw = xvasprintf(fmt, ap);
+    char *what = xvasprintf(fmt, ap);
     va_end(ap);
-    char *safe = sanitize_dup(raw, 0);
     char when[32];
     sim_iso(time_now_us(), false, when);
-    fprintf(s->o->log, "%.23sZ %s %s\n", when, s->o->instance, safe);
+    /* The whole line: the engine's name is the user's text too. */
+    char *raw = xasprintf("%.23sZ %s %s", when, s->o->instance, what);
+    char *safe = sanitize_dup(raw, 0);
+    fprintf(s->o->log, "%s\n", safe);
+    free(what);
     fflush(s->o->log);
     free(safe);
     free(raw);

@@ -461,6 +461,19 @@ static void sagas_add(struct sim_sagas *a, struct saga *g)
     a->nactive++;
 }
 
+/* Drops g from memory (the caller has its successor). */
+static void sagas_remove(struct sim_sagas *a, struct saga *g)
+{
+    for (struct saga **p = &a->active; *p != NULL; p = &(*p)->next) {
+        if (*p == g) {
+            *p = g->next;
+            a->nactive--;
+            saga_free(g);
+            return;
+        }
+    }
+}
+
 /* An order: the event that started it, with a customer and an amount;
  * orders over 1,000 wait for a manager. */
 static struct saga *saga_new_order(struct sim *s)
@@ -727,36 +740,27 @@ static enum status sagas_consume_one(struct sim *s, bool *more, struct error *er
     const char *name = PQgetvalue(res, 0, 2);
     payload = json_loads(PQgetvalue(res, 0, 3), 0, NULL);
 
-    /* A signal for a saga this engine drives goes to the copy in memory. */
+    /* The signal is applied to a copy read from the store (under its row
+     * lock; what this engine holds in memory was saved before signals are
+     * looked at), which replaces the one in memory only once the
+     * transaction has committed: a rollback leaves memory as it was. */
     struct sim_sagas *a = s->sagas;
     for (struct saga *h = a->active; h != NULL; h = h->next)
         if (!h->done && strcmp(h->execution_id, wf) == 0)
             held = h;
-    const char *what;
-    if (held != NULL) {
-        what = saga_signal(s, held, name, payload);
+    const char *what = "ignored: no saga of this engine's kinds";
+    g = saga_load(s, wf, &rc, err);
+    if (rc != STATUS_OK)
+        goto rollback;
+    if (g != NULL) {
+        what = saga_signal(s, g, name, payload);
+        saga_own(s, g, true);
         json_t *docs = json_array();
-        json_array_append_new(docs, saga_document(held));
+        json_array_append_new(docs, saga_document(g));
         rc = saga_save_docs(s, docs, err);
         json_decref(docs);
         if (rc != STATUS_OK)
             goto rollback;
-    } else {
-        g = saga_load(s, wf, &rc, err);
-        if (rc != STATUS_OK)
-            goto rollback;
-        if (g == NULL) {
-            what = "ignored: no saga of this engine's kinds";
-        } else {
-            what = saga_signal(s, g, name, payload);
-            saga_own(s, g, true);
-            json_t *docs = json_array();
-            json_array_append_new(docs, saga_document(g));
-            rc = saga_save_docs(s, docs, err);
-            json_decref(docs);
-            if (rc != STATUS_OK)
-                goto rollback;
-        }
     }
     const char *p2[] = {sid};
     PGresult *marked = pg_conn_query(s->pg, mark, 1, p2, NULL, err);
@@ -778,6 +782,8 @@ static enum status sagas_consume_one(struct sim *s, bool *more, struct error *er
     }
     sim_log(s, "consumed signal %s %s for %s: %s", sid, name, wf, what);
     if (g != NULL) {
+        if (held != NULL)
+            sagas_remove(a, held);
         g->dirty = false;
         sagas_add(a, g);
         g = NULL;

@@ -171,7 +171,8 @@ out:
 
 const struct command cmd_sim_entry = {
     .name = "sim",
-    .usage = "[--rate N] [--seed N] [--duration DUR] | --populate [SIZES]",
+    .usage = "[--rate N] [--failures P] [--seed N] [--duration DUR] [--name NAME] | "
+             "--populate [SIZES]",
     .summary = "play the workflow engine against the stores, or fill them",
     .help = "Plays the workflow engine that the store contract describes, through the same "
             "tables, functions, keys and channels a real engine uses: starts sagas (reserve "
