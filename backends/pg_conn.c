@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "backends/pg_internal.h"
+#include "util/buf.h"
 #include "util/mask.h"
 #include "util/timeutil.h"
 #include "util/xmalloc.h"
@@ -28,6 +29,9 @@ struct pg_conn {
     char *bad_conninfo; /* libpq's reason when the conninfo does not parse */
     bool in_tx;         /* the last query left an explicit transaction open */
     bool lost_tx;       /* the connection went away inside one */
+    char **channels;    /* LISTENed on, for every session this handle opens */
+    size_t nchannels;
+    bool listening;     /* this session has LISTENed on all of them */
 };
 
 static void pg_conn_reason(const char *msg, char *out, size_t size);
@@ -94,6 +98,7 @@ void pg_conn_close(struct pg_conn *c)
          * fails once instead (see pg_conn_query). */
         c->lost_tx = c->in_tx;
         c->in_tx = false;
+        c->listening = false; /* a new session listens to nothing */
         PQfinish(c->conn);
         c->conn = NULL;
     }
@@ -104,6 +109,9 @@ void pg_conn_free(struct pg_conn *c)
     if (c == NULL)
         return;
     pg_conn_close(c);
+    for (size_t i = 0; i < c->nchannels; i++)
+        free(c->channels[i]);
+    free(c->channels);
     free(c->bad_conninfo);
     free(c->conninfo);
     free(c);
@@ -482,4 +490,83 @@ int64_t pg_conn_set_command_timeout(struct pg_conn *c, int64_t ms)
     int64_t old = c->command_timeout_ms;
     c->command_timeout_ms = ms;
     return old;
+}
+
+/* ---- LISTEN ------------------------------------------------------------- */
+
+/* LISTENs on every remembered channel in one round trip, on the session
+ * that is open (connecting first if none is). */
+static enum status pg_conn_subscribe(struct pg_conn *c, struct error *err)
+{
+    struct buf sql;
+    enum status rc = pg_conn_ensure(c, err);
+
+    buf_init(&sql);
+    if (rc != STATUS_OK || c->listening || c->nchannels == 0)
+        goto out;
+    for (size_t i = 0; i < c->nchannels; i++) {
+        char *quoted = PQescapeIdentifier(c->conn, c->channels[i], strlen(c->channels[i]));
+        if (quoted == NULL) {
+            rc = error_set(err, STATUS_USAGE, "postgres: cannot LISTEN on channel '%s': %s",
+                           c->channels[i], PQerrorMessage(c->conn));
+            goto out;
+        }
+        buf_addf(&sql, "LISTEN %s; ", quoted);
+        PQfreemem(quoted);
+    }
+    if ((rc = pg_conn_exec(c, buf_get(&sql), 0, NULL, err)) == STATUS_OK && c->conn != NULL)
+        c->listening = true;
+out:
+    buf_done(&sql);
+    return rc;
+}
+
+enum status pg_conn_listen(struct pg_conn *c, const char *channel, struct error *err)
+{
+    size_t i;
+
+    if (channel == NULL || channel[0] == '\0')
+        return error_set(err, STATUS_USAGE, "postgres: LISTEN needs a channel name");
+    for (i = 0; i < c->nchannels; i++)
+        if (strcmp(c->channels[i], channel) == 0)
+            break;
+    if (i == c->nchannels) {
+        /* Remembered even when the server is down now: the first session
+         * that opens LISTENs on it. */
+        c->channels = xreallocarray(c->channels, c->nchannels + 1, sizeof(*c->channels));
+        c->channels[c->nchannels++] = xstrdup(channel);
+        c->listening = false;
+    }
+    return pg_conn_subscribe(c, err);
+}
+
+int pg_conn_socket(const struct pg_conn *c)
+{
+    return c->conn != NULL ? PQsocket(c->conn) : -1;
+}
+
+int pg_conn_notifications(struct pg_conn *c, struct error *err)
+{
+    char reason[256];
+    int n = 0;
+    PGnotify *note;
+
+    /* Not connected: nothing can have arrived, and reconnecting (which
+     * blocks) is left to the next query. */
+    if (c->conn == NULL)
+        return 0;
+    /* A session opened since the last LISTEN, by any query, listens to
+     * nothing yet. */
+    if (!c->listening && c->nchannels > 0 && pg_conn_subscribe(c, err) != STATUS_OK)
+        return -1;
+    if (!PQconsumeInput(c->conn) || PQstatus(c->conn) != CONNECTION_OK) {
+        pg_conn_reason(PQerrorMessage(c->conn), reason, sizeof(reason));
+        pg_conn_fail(c, reason, err);
+        return -1;
+    }
+    while ((note = PQnotifies(c->conn)) != NULL) {
+        n++;
+        PQfreemem(note);
+    }
+    return n;
 }

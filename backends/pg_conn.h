@@ -47,4 +47,18 @@ const char *pg_conn_endpoint(const struct pg_conn *c);
 /* The server's session_user once connected, else "". Borrowed. */
 const char *pg_conn_session_user(const struct pg_conn *c);
 
+/* LISTEN on channel; pg_conn_notifications re-subscribes after a
+ * reconnect on its own. */
+enum status pg_conn_listen(struct pg_conn *c, const char *channel, struct error *err);
+
+/* The connection's socket, or -1 when not connected: poll it for POLLIN to
+ * wait for notifications. */
+int pg_conn_socket(const struct pg_conn *c);
+
+/* Reads what has arrived without blocking and returns how many
+ * notifications came since the last call (0 or more), or -1 with err
+ * filled when the connection broke (it is then closed, and health marks
+ * it down). */
+int pg_conn_notifications(struct pg_conn *c, struct error *err);
+
 #endif

@@ -3,15 +3,24 @@
  * active items, not the size of the tables. */
 #include <config.h>
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "backends/pg_internal.h"
 #include "backends/pg_migrate.h"
 #include "backends/pg_overview.h"
+#include "util/timeutil.h"
 #include "util/xmalloc.h"
 
 #define EPOCH_US(expr) "(extract(epoch FROM " expr ") * 1000000)::bigint"
+
+/* A time as the lists print it: ISO 8601 UTC with microseconds. */
+#define PG_OVERVIEW_ISO(col)                                                                       \
+    "to_char(" col " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')"
+
+/* More next runs than a screen shows is a mistake, not a request. */
+#define PG_OVERVIEW_NEXT_RUNS_MAX 100
 
 enum status pg_overview_get(struct pg_conn *c, const char *schema, struct pg_overview *out,
                             struct error *err)
@@ -51,4 +60,61 @@ enum status pg_overview_get(struct pg_conn *c, const char *schema, struct pg_ove
     out->schedules_next_run_us = pg_value_int(res, 0, 8);
     PQclear(res);
     return STATUS_OK;
+}
+
+/* The spec of one schedule in words: its cron expressions, then its
+ * interval, "; " between them (a cron expression holds blanks and commas). */
+static char *pg_overview_spec(const PGresult *res, int r)
+{
+    char *spec = xstrdup(PQgetisnull(res, r, 1) ? "" : PQgetvalue(res, r, 1));
+    if (!PQgetisnull(res, r, 2)) {
+        char span[32], *both;
+        time_format_span(pg_value_int(res, r, 2) * 1000, span, sizeof(span));
+        both = xasprintf("%s%severy %s", spec, spec[0] != '\0' ? "; " : "", span);
+        free(spec);
+        spec = both;
+    }
+    return spec;
+}
+
+enum status pg_overview_next_runs(struct pg_conn *c, const char *schema, size_t n,
+                                  json_t **rows, struct error *err)
+{
+    enum status rc = STATUS_OK;
+    char limit[24];
+    const char *params[] = {limit};
+    json_t *out = json_array();
+
+    *rows = NULL;
+    snprintf(limit, sizeof(limit), "%zu",
+             n < PG_OVERVIEW_NEXT_RUNS_MAX ? n : (size_t)PG_OVERVIEW_NEXT_RUNS_MAX);
+    /* WHERE NOT paused ORDER BY next_run_at, schedule_id is the order of
+     * schedules_next_run_idx: the first n index entries, no table scan. */
+    char *sql = xasprintf("SELECT schedule_id, array_to_string(cron_expressions, '; '),"
+                          " interval_seconds, " PG_OVERVIEW_ISO("next_run_at") ", overlap_policy"
+                          " FROM %s.schedules WHERE NOT paused AND next_run_at IS NOT NULL"
+                          " ORDER BY next_run_at, schedule_id LIMIT $1::bigint",
+                          schema);
+    PGresult *res = pg_conn_query(c, sql, 1, params, NULL, err);
+    free(sql);
+    if (res == NULL) {
+        rc = err != NULL && err->status != STATUS_OK ? err->status : STATUS_UNAVAILABLE;
+        goto out;
+    }
+    for (int r = 0; r < PQntuples(res); r++) {
+        char *spec = pg_overview_spec(res, r);
+        json_array_append_new(out, json_pack("{s:s, s:s, s:s, s:s}",
+                                             "schedule_id", PQgetvalue(res, r, 0),
+                                             "spec", spec,
+                                             "next_run_at", PQgetvalue(res, r, 3),
+                                             "overlap_policy", PQgetvalue(res, r, 4)));
+        free(spec);
+    }
+    PQclear(res);
+out:
+    if (rc == STATUS_OK)
+        *rows = out;
+    else
+        json_decref(out);
+    return rc;
 }

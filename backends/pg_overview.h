@@ -5,7 +5,10 @@
 #define OPSDECK_BACKENDS_PG_OVERVIEW_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
+
+#include <jansson.h>
 
 #include "backends/pg_conn.h"
 #include "util/status.h"
@@ -28,5 +31,11 @@ struct pg_overview {
  * schema_version is 0. */
 enum status pg_overview_get(struct pg_conn *c, const char *schema, struct pg_overview *out,
                             struct error *err);
+
+/* Up to n unpaused schedules with the earliest next_run_at, as a new array
+ * of {schedule_id, spec, next_run_at, overlap_policy}, from the index on
+ * next_run_at. */
+enum status pg_overview_next_runs(struct pg_conn *c, const char *schema, size_t n,
+                                  json_t **rows, struct error *err);
 
 #endif

@@ -190,6 +190,55 @@ out:
     return rc;
 }
 
+enum status redis_overview_inflow(struct redis_conn *c, const char *dlq_prefix, int64_t now_us,
+                                  size_t minutes, int64_t *counts, struct error *err)
+{
+    enum status rc = STATUS_OK;
+    char *index = xasprintf("%s:index", dlq_prefix);
+    /* Scores are unix seconds (seed 004 writes time.time()): minute i is
+     * [start, start + 60), and the last one holds now. */
+    int64_t now_s = now_us >= 0 ? now_us / 1000000 : (now_us - 999999) / 1000000;
+    int64_t first = (now_s - (now_s % 60 + 60) % 60) - ((int64_t)minutes - 1) * 60;
+    size_t sent = 0, got = 0;
+
+    for (size_t i = 0; i < minutes; i++)
+        counts[i] = 0;
+    for (; sent < minutes; sent++) {
+        char lo[32], hi[32];
+        int64_t start = first + (int64_t)sent * 60;
+        snprintf(lo, sizeof(lo), "%lld", (long long)start);
+        snprintf(hi, sizeof(hi), "(%lld", (long long)(start + 60));
+        const char *av[] = {"ZCOUNT", index, lo, hi};
+        if ((rc = redis_conn_append(c, 4, av, NULL, err)) != STATUS_OK)
+            goto out;
+    }
+    for (; got < sent; got++) {
+        redisReply *r = redis_conn_reply(c, err);
+        if (r == NULL) {
+            rc = err != NULL ? err->status : STATUS_UNAVAILABLE;
+            goto out;
+        }
+        if (r->type == REDIS_REPLY_ERROR && rc == STATUS_OK)
+            rc = redis_conn_reply_error(c, r, err);
+        else if (r->type == REDIS_REPLY_INTEGER)
+            counts[got] = r->integer;
+        freeReplyObject(r);
+    }
+out:
+    /* Whatever was queued is read, so the connection stays in step. */
+    for (; got < sent; got++) {
+        redisReply *r = redis_conn_reply(c, NULL);
+        if (r == NULL)
+            break;
+        freeReplyObject(r);
+    }
+    free(index);
+    if (rc != STATUS_OK)
+        for (size_t i = 0; i < minutes; i++)
+            counts[i] = 0;
+    return rc;
+}
+
 void redis_overview_done(struct redis_overview *out)
 {
     for (size_t i = 0; i < out->nreasons; i++)

@@ -45,4 +45,10 @@ void redis_overview_done(struct redis_overview *out);
  * caller frees. */
 char *redis_overview_normalise(const char *s);
 
+/* DLQ inflow per minute: counts[i] is how many index entries are scored in
+ * minute i of the last `minutes` whole minutes before now_us, oldest first
+ * (the current, partial minute last). One pipelined round trip of ZCOUNTs. */
+enum status redis_overview_inflow(struct redis_conn *c, const char *dlq_prefix, int64_t now_us,
+                                  size_t minutes, int64_t *counts, struct error *err);
+
 #endif

@@ -23,11 +23,15 @@ static const struct table_col cmd_approvals_cols[] = {
     {"WORKFLOW", "workflow_id", TABLE_TEXT, 32},
 };
 
-static enum status cmd_approvals_list_run(struct session *s, const struct command *cmd,
-                                          const struct command_args *a, struct error *err)
+static enum status cmd_approvals_list_fetch(struct session *s, const struct command *cmd,
+                                            const struct command_args *a, json_t **rows,
+                                            char **next, struct error *err)
 {
     struct listing l;
     enum status rc = listing_parse(cmd, a, &l, err);
+
+    *rows = NULL;
+    *next = NULL;
     if (rc != STATUS_OK)
         return rc;
     struct pg_list_query q = {
@@ -39,24 +43,13 @@ static enum status cmd_approvals_list_run(struct session *s, const struct comman
         .limit = l.limit,
         .after = l.after,
     };
-    json_t *rows = NULL;
-    char *next = NULL;
-    rc = pg_lists_approvals(session_pg(s), &q, &rows, &next, err);
-    if (rc == STATUS_OK)
-        listing_print(s, cmd_approvals_cols,
-                      sizeof(cmd_approvals_cols) / sizeof(cmd_approvals_cols[0]), rows, next);
-    return rc;
+    return pg_lists_approvals(session_pg(s), &q, rows, next, err);
 }
 
-static enum status cmd_approvals_show_run(struct session *s, const struct command *cmd,
-                                          const struct command_args *a, struct error *err)
+static enum status cmd_approvals_show_fetch(struct session *s, const char *id, json_t **item,
+                                            struct error *err)
 {
-    (void)cmd;
-    json_t *item = NULL;
-    enum status rc = pg_lists_approval(session_pg(s), session_schema(s), a->pos[0], &item, err);
-    if (rc == STATUS_OK)
-        listing_print_one(s, item);
-    return rc;
+    return pg_lists_approval(session_pg(s), session_schema(s), id, item, err);
 }
 
 const struct command cmd_approvals_list_entry = {
@@ -67,7 +60,12 @@ const struct command cmd_approvals_list_entry = {
             "the time left until due (negative when overdue).",
     .opts = cmd_approvals_list_flags,
     .max_args = 0,
-    .run = cmd_approvals_list_run,
+    .run = listing_run,
+    .fetch = cmd_approvals_list_fetch,
+    .cols = cmd_approvals_cols,
+    .ncols = sizeof(cmd_approvals_cols) / sizeof(cmd_approvals_cols[0]),
+    .id_field = "approval_id",
+    .show = "approvals show",
 };
 
 const struct command cmd_approvals_show_entry = {
@@ -78,5 +76,6 @@ const struct command cmd_approvals_show_entry = {
             "of its workflow when there is one.",
     .min_args = 1,
     .max_args = 1,
-    .run = cmd_approvals_show_run,
+    .run = listing_run_one,
+    .fetch_one = cmd_approvals_show_fetch,
 };

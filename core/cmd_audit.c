@@ -48,8 +48,9 @@ static enum status cmd_audit_cursor_parse(const char *cursor, char **pg, char **
     return STATUS_OK;
 }
 
-static enum status cmd_audit_list_run(struct session *s, const struct command *cmd,
-                                      const struct command_args *a, struct error *err)
+static enum status cmd_audit_list_fetch(struct session *s, const struct command *cmd,
+                                        const struct command_args *a, json_t **out_rows,
+                                        char **out_next, struct error *err)
 {
     struct listing l;
     struct redis_conn *rconn;
@@ -58,6 +59,8 @@ static enum status cmd_audit_list_run(struct session *s, const struct command *c
     bool rd_done = false, pg_done;
     enum status rc = listing_parse(cmd, a, &l, err);
 
+    *out_rows = NULL;
+    *out_next = NULL;
     if (rc == STATUS_OK)
         rc = cmd_audit_cursor_parse(l.after, &pgc, &rdc, err);
     if (rc == STATUS_OK)
@@ -125,8 +128,8 @@ static enum status cmd_audit_list_run(struct session *s, const struct command *c
         free(rdpart);
         free(pgpart);
     }
-    listing_print(s, cmd_audit_cols, sizeof(cmd_audit_cols) / sizeof(cmd_audit_cols[0]), rows,
-                  next);
+    *out_rows = rows;
+    *out_next = next;
     rows = NULL;
     next = NULL;
 out:
@@ -149,5 +152,9 @@ const struct command cmd_audit_list_entry = {
             "what, target, reason and outcome. --search reads the PostgreSQL log only.",
     .opts = cmd_audit_list_flags,
     .max_args = 0,
-    .run = cmd_audit_list_run,
+    .run = listing_run,
+    .fetch = cmd_audit_list_fetch,
+    .cols = cmd_audit_cols,
+    .ncols = sizeof(cmd_audit_cols) / sizeof(cmd_audit_cols[0]),
+    .id_field = "audit_id",
 };

@@ -17,34 +17,29 @@ static const struct table_col cmd_circuits_cols[] = {
     {"LAST SUCCESS", "last_success_time", TABLE_TIME, 19},
 };
 
-static enum status cmd_circuits_list_run(struct session *s, const struct command *cmd,
-                                         const struct command_args *a, struct error *err)
+static enum status cmd_circuits_list_fetch(struct session *s, const struct command *cmd,
+                                           const struct command_args *a, json_t **rows,
+                                           char **next, struct error *err)
 {
     (void)cmd;
     (void)a;
     struct redis_conn *c;
-    json_t *rows = NULL;
     enum status rc = session_redis(s, &c, err);
+    /* Every registered breaker on one page: there is no next one. */
+    *rows = NULL;
+    *next = NULL;
     if (rc == STATUS_OK)
-        rc = redis_circuits_list(c, config_str(s->cfg, OPTION_CIRCUIT_PREFIX), &rows, err);
-    if (rc == STATUS_OK)
-        listing_print(s, cmd_circuits_cols,
-                      sizeof(cmd_circuits_cols) / sizeof(cmd_circuits_cols[0]), rows, NULL);
+        rc = redis_circuits_list(c, config_str(s->cfg, OPTION_CIRCUIT_PREFIX), rows, err);
     return rc;
 }
 
-static enum status cmd_circuits_show_run(struct session *s, const struct command *cmd,
-                                         const struct command_args *a, struct error *err)
+static enum status cmd_circuits_show_fetch(struct session *s, const char *id, json_t **item,
+                                           struct error *err)
 {
-    (void)cmd;
     struct redis_conn *c;
-    json_t *item = NULL;
     enum status rc = session_redis(s, &c, err);
     if (rc == STATUS_OK)
-        rc = redis_circuits_show(c, config_str(s->cfg, OPTION_CIRCUIT_PREFIX), a->pos[0], &item,
-                                 err);
-    if (rc == STATUS_OK)
-        listing_print_one(s, item);
+        rc = redis_circuits_show(c, config_str(s->cfg, OPTION_CIRCUIT_PREFIX), id, item, err);
     return rc;
 }
 
@@ -55,7 +50,12 @@ const struct command cmd_circuits_list_entry = {
     .help = "Lists every registered circuit breaker with its effective state (a forced state "
             "wins), counts, failure rate and last failure and success.",
     .max_args = 0,
-    .run = cmd_circuits_list_run,
+    .run = listing_run,
+    .fetch = cmd_circuits_list_fetch,
+    .cols = cmd_circuits_cols,
+    .ncols = sizeof(cmd_circuits_cols) / sizeof(cmd_circuits_cols[0]),
+    .id_field = "name",
+    .show = "circuits show",
 };
 
 const struct command cmd_circuits_show_entry = {
@@ -65,7 +65,8 @@ const struct command cmd_circuits_show_entry = {
     .help = "Shows one circuit breaker with every field and its config.",
     .min_args = 1,
     .max_args = 1,
-    .run = cmd_circuits_show_run,
+    .run = listing_run_one,
+    .fetch_one = cmd_circuits_show_fetch,
 };
 
 /* ---- actions ---- */

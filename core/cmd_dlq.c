@@ -42,12 +42,16 @@ static const struct table_col cmd_dlq_cols[] = {
     {"ERROR", "error_message", TABLE_TEXT, 60},
 };
 
-static enum status cmd_dlq_list_run(struct session *s, const struct command *cmd,
-                                    const struct command_args *a, struct error *err)
+static enum status cmd_dlq_list_fetch(struct session *s, const struct command *cmd,
+                                      const struct command_args *a, json_t **rows, char **next,
+                                      struct error *err)
 {
     struct listing l;
     struct redis_conn *rc_conn;
     enum status rc = listing_parse(cmd, a, &l, err);
+
+    *rows = NULL;
+    *next = NULL;
     if (rc == STATUS_OK)
         rc = session_redis(s, &rc_conn, err);
     if (rc != STATUS_OK)
@@ -65,13 +69,7 @@ static enum status cmd_dlq_list_run(struct session *s, const struct command *cmd
         .limit = l.limit,
         .after = l.after,
     };
-    json_t *rows = NULL;
-    char *next = NULL;
-    rc = redis_dlq_list(rc_conn, &q, &rows, &next, NULL, err);
-    if (rc == STATUS_OK)
-        listing_print(s, cmd_dlq_cols, sizeof(cmd_dlq_cols) / sizeof(cmd_dlq_cols[0]), rows,
-                      next);
-    return rc;
+    return redis_dlq_list(rc_conn, &q, rows, next, NULL, err);
 }
 
 static const struct command_flag cmd_dlq_show_flags[] = {
@@ -79,15 +77,24 @@ static const struct command_flag cmd_dlq_show_flags[] = {
     {NULL, NULL, NULL},
 };
 
+/* The plain read, without --unmask: its run adds the audit. */
+static enum status cmd_dlq_show_fetch(struct session *s, const char *id, json_t **item,
+                                      struct error *err)
+{
+    struct redis_conn *c;
+    enum status rc = session_redis(s, &c, err);
+    if (rc == STATUS_OK)
+        rc = redis_dlq_show(c, config_str(s->cfg, OPTION_DLQ_PREFIX), id, item, err);
+    return rc;
+}
+
 static enum status cmd_dlq_show_run(struct session *s, const struct command *cmd,
                                     const struct command_args *a, struct error *err)
 {
     struct redis_conn *c;
     json_t *item = NULL;
     const char *prefix = config_str(s->cfg, OPTION_DLQ_PREFIX);
-    enum status rc = session_redis(s, &c, err);
-    if (rc == STATUS_OK)
-        rc = redis_dlq_show(c, prefix, a->pos[0], &item, err);
+    enum status rc = cmd_dlq_show_fetch(s, a->pos[0], &item, err);
     if (rc != STATUS_OK)
         return rc;
     if (command_arg(cmd, a, "--unmask") == NULL) {
@@ -101,7 +108,9 @@ static enum status cmd_dlq_show_run(struct session *s, const struct command *cmd
                             "client_addr", id.addr, "action", "dlq.unmask",
                             "target_kind", "dlq_event", "target_id", a->pos[0],
                             "outcome", "ok"};
-    rc = redis_audit_append(c, prefix, fields, sizeof(fields) / sizeof(fields[0]) / 2, err);
+    rc = session_redis(s, &c, err);
+    if (rc == STATUS_OK)
+        rc = redis_audit_append(c, prefix, fields, sizeof(fields) / sizeof(fields[0]) / 2, err);
     if (rc != STATUS_OK) {
         json_decref(item);
         error_prefix(err, "cannot record the unmask in the audit stream, so nothing is shown: ");
@@ -150,7 +159,12 @@ const struct command cmd_dlq_list_entry = {
             "expired shows status expired.",
     .opts = cmd_dlq_list_flags,
     .max_args = 0,
-    .run = cmd_dlq_list_run,
+    .run = listing_run,
+    .fetch = cmd_dlq_list_fetch,
+    .cols = cmd_dlq_cols,
+    .ncols = sizeof(cmd_dlq_cols) / sizeof(cmd_dlq_cols[0]),
+    .id_field = "event_id",
+    .show = "dlq show",
 };
 
 const struct command cmd_dlq_show_entry = {
@@ -165,6 +179,7 @@ const struct command cmd_dlq_show_entry = {
     .min_args = 1,
     .max_args = 1,
     .run = cmd_dlq_show_run,
+    .fetch_one = cmd_dlq_show_fetch,
 };
 
 const struct command cmd_dlq_stats_entry = {

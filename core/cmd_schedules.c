@@ -28,11 +28,15 @@ static const struct table_col cmd_schedules_cols[] = {
     {"NOTE", "pause_note", TABLE_TEXT, 40},
 };
 
-static enum status cmd_schedules_list_run(struct session *s, const struct command *cmd,
-                                          const struct command_args *a, struct error *err)
+static enum status cmd_schedules_list_fetch(struct session *s, const struct command *cmd,
+                                            const struct command_args *a, json_t **rows,
+                                            char **next, struct error *err)
 {
     struct listing l;
     enum status rc = listing_parse(cmd, a, &l, err);
+
+    *rows = NULL;
+    *next = NULL;
     if (rc != STATUS_OK)
         return rc;
     struct pg_list_query q = {
@@ -42,24 +46,13 @@ static enum status cmd_schedules_list_run(struct session *s, const struct comman
         .limit = l.limit,
         .after = l.after,
     };
-    json_t *rows = NULL;
-    char *next = NULL;
-    rc = pg_lists_schedules(session_pg(s), &q, &rows, &next, err);
-    if (rc == STATUS_OK)
-        listing_print(s, cmd_schedules_cols,
-                      sizeof(cmd_schedules_cols) / sizeof(cmd_schedules_cols[0]), rows, next);
-    return rc;
+    return pg_lists_schedules(session_pg(s), &q, rows, next, err);
 }
 
-static enum status cmd_schedules_show_run(struct session *s, const struct command *cmd,
-                                          const struct command_args *a, struct error *err)
+static enum status cmd_schedules_show_fetch(struct session *s, const char *id, json_t **item,
+                                            struct error *err)
 {
-    (void)cmd;
-    json_t *item = NULL;
-    enum status rc = pg_lists_schedule(session_pg(s), session_schema(s), a->pos[0], &item, err);
-    if (rc == STATUS_OK)
-        listing_print_one(s, item);
-    return rc;
+    return pg_lists_schedule(session_pg(s), session_schema(s), id, item, err);
 }
 
 const struct command cmd_schedules_list_entry = {
@@ -70,7 +63,12 @@ const struct command cmd_schedules_list_entry = {
             "state and note, and next and last run.",
     .opts = cmd_schedules_list_flags,
     .max_args = 0,
-    .run = cmd_schedules_list_run,
+    .run = listing_run,
+    .fetch = cmd_schedules_list_fetch,
+    .cols = cmd_schedules_cols,
+    .ncols = sizeof(cmd_schedules_cols) / sizeof(cmd_schedules_cols[0]),
+    .id_field = "schedule_id",
+    .show = "schedules show",
 };
 
 const struct command cmd_schedules_show_entry = {
@@ -80,7 +78,8 @@ const struct command cmd_schedules_show_entry = {
     .help = "Shows one schedule with every field.",
     .min_args = 1,
     .max_args = 1,
-    .run = cmd_schedules_show_run,
+    .run = listing_run_one,
+    .fetch_one = cmd_schedules_show_fetch,
 };
 
 static const struct command_flag cmd_schedules_pause_flags[] = {

@@ -7,8 +7,12 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include <jansson.h>
+
 #include "core/session.h"
 #include "util/status.h"
+
+struct table_col;
 
 #define COMMAND_WRITES    (1u << 0) /* changes a store: refused in read-only mode */
 #define COMMAND_NO_CONFIG (1u << 1) /* works without any store settings (help, stores) */
@@ -40,6 +44,23 @@ struct command {
     size_t min_args, max_args;
     enum status (*run)(struct session *s, const struct command *cmd,
                        const struct command_args *a, struct error *err);
+
+    /* List verbs: one page without printing, so the console reads exactly
+     * what `opsdeck VERB` prints. *rows is a new array of raw (unredacted)
+     * row objects, *next a heap cursor or NULL on the last page. run is
+     * listing_run, which calls this and prints. */
+    enum status (*fetch)(struct session *s, const struct command *cmd,
+                         const struct command_args *a, json_t **rows, char **next,
+                         struct error *err);
+    const struct table_col *cols; /* the list's columns */
+    size_t ncols;
+    const char *id_field;         /* the row field that names an item ("event_id") */
+    const char *show;             /* the row that shows one item ("dlq show") */
+
+    /* Show verbs: one item, raw (unredacted), a new reference. run prints
+     * it redacted through listing_run_one. */
+    enum status (*fetch_one)(struct session *s, const char *id, json_t **item,
+                             struct error *err);
 };
 
 /* Every row, in the order help lists them. */

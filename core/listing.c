@@ -66,3 +66,30 @@ void listing_print_one(struct session *s, json_t *item)
     }
     json_decref(item);
 }
+
+enum status listing_run(struct session *s, const struct command *cmd,
+                        const struct command_args *a, struct error *err)
+{
+    json_t *rows = NULL;
+    char *next = NULL;
+    enum status rc = cmd->fetch(s, cmd, a, &rows, &next, err);
+    if (rc == STATUS_OK) {
+        listing_print(s, cmd->cols, cmd->ncols, rows, next);
+    } else {
+        json_decref(rows);
+        free(next);
+    }
+    return rc;
+}
+
+enum status listing_run_one(struct session *s, const struct command *cmd,
+                            const struct command_args *a, struct error *err)
+{
+    json_t *item = NULL;
+    enum status rc = cmd->fetch_one(s, a->pos[0], &item, err);
+    if (rc == STATUS_OK)
+        listing_print_one(s, item);
+    else
+        json_decref(item);
+    return rc;
+}

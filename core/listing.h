@@ -41,4 +41,14 @@ void listing_print(struct session *s, const struct table_col *cols, size_t ncols
 /* Prints one item (taken) as JSON or as "key: value" lines, redacted. */
 void listing_print_one(struct session *s, json_t *item);
 
+/* The run of every list verb: one page from cmd->fetch, printed with
+ * cmd->cols and cmd->ncols through listing_print. */
+enum status listing_run(struct session *s, const struct command *cmd,
+                        const struct command_args *a, struct error *err);
+
+/* The run of a show verb without flags of its own: the item of a->pos[0]
+ * from cmd->fetch_one, printed through listing_print_one. */
+enum status listing_run_one(struct session *s, const struct command *cmd,
+                            const struct command_args *a, struct error *err);
+
 #endif

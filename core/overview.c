@@ -10,20 +10,27 @@
 #include "util/mask.h"
 #include "util/timeutil.h"
 
-void overview_collect(struct session *s, struct overview *ov)
+/* What both halves set, on a zeroed overview. */
+static void overview_begin(struct overview *ov)
 {
-    struct redis_conn *rc = NULL;
-
     memset(ov, 0, sizeof(*ov));
     ov->at_us = time_now_us();
     ov->latest_schema = pg_migrate_latest();
+}
 
+static void overview_fill_pg(struct session *s, struct overview *ov)
+{
     struct pg_conn *pg = session_pg(s);
     ov->pg.status = pg_conn_ping(pg, &ov->pg.rtt_us, &ov->pg.err);
     ov->pg.up = ov->pg.status == STATUS_OK;
     if (ov->pg.up)
         ov->pg.status = pg_overview_get(pg, session_schema(s), &ov->pgo, &ov->pg.err);
     ov->pg.endpoint = pg_conn_endpoint(pg);
+}
+
+static void overview_fill_redis(struct session *s, struct overview *ov)
+{
+    struct redis_conn *rc = NULL;
 
     ov->redis.status = session_redis(s, &rc, &ov->redis.err);
     if (ov->redis.status == STATUS_OK) {
@@ -39,6 +46,25 @@ void overview_collect(struct session *s, struct overview *ov)
         ov->redis_url_masked = mask_secret(config_str(s->cfg, OPTION_REDIS));
         ov->redis.endpoint = ov->redis_url_masked;
     }
+}
+
+void overview_collect(struct session *s, struct overview *ov)
+{
+    overview_begin(ov);
+    overview_fill_pg(s, ov);
+    overview_fill_redis(s, ov);
+}
+
+void overview_collect_pg(struct session *s, struct overview *ov)
+{
+    overview_begin(ov);
+    overview_fill_pg(s, ov);
+}
+
+void overview_collect_redis(struct session *s, struct overview *ov)
+{
+    overview_begin(ov);
+    overview_fill_redis(s, ov);
 }
 
 void overview_done(struct overview *ov)

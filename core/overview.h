@@ -52,6 +52,12 @@ struct overview_alert {
 void overview_collect(struct session *s, struct overview *ov);
 void overview_done(struct overview *ov);
 
+/* Each store's half of overview_collect, for the console's workers, which
+ * collect the two on their own threads: the other half is left zero. Both
+ * set at_us and latest_schema. Release with overview_done. */
+void overview_collect_pg(struct session *s, struct overview *ov);
+void overview_collect_redis(struct session *s, struct overview *ov);
+
 /* Fills up to max alerts; returns how many apply. */
 size_t overview_alerts(const struct overview *ov, struct overview_alert *out, size_t max);
 
