@@ -313,7 +313,7 @@ void cli_usage_command(FILE *f, const struct command *cmd)
     fputs("\nGlobal flags: see opsdeck help.\n", f);
 }
 
-int cli_main(int argc, char **argv)
+int cli_main(int argc, char **argv, session_console_fn console)
 {
     struct cli cli;
     struct error err = {STATUS_OK, ""};
@@ -327,21 +327,38 @@ int cli_main(int argc, char **argv)
         printf("opsdeck %s\n", PACKAGE_VERSION);
         goto out;
     }
-    if (cli.help || cli.cmd == NULL) {
+    if (cli.help || cli.group != NULL) {
         if (cli.cmd != NULL)
             cli_usage_command(stdout, cli.cmd);
         else if (cli.group != NULL)
             cli_usage_group(stdout, cli.group);
-        else if (cli.help)
-            cli_usage(stdout);
         else
+            cli_usage(stdout);
+        goto out;
+    }
+    if (cli.cmd == NULL) {
+        /* No verb: the console, on the same configuration a verb gets. */
+        if (console == NULL) {
             rc = error_set(&err, STATUS_USAGE, "no verb given; see opsdeck help");
+            goto out;
+        }
+        if ((rc = cli_config(&cli, &cfg, &err)) != STATUS_OK)
+            goto out;
+        s = session_new(cfg);
+        s->console = console;
+        rc = console(s, &err);
         goto out;
     }
     /* help and the private stores must work even with a broken config file */
-    if (cli.cmd->flags & COMMAND_NO_CONFIG)
+    if (cli.cmd->flags & COMMAND_NO_CONFIG) {
         cfg = config_new();
-    else if ((rc = cli_config(&cli, &cfg, &err)) != STATUS_OK)
+        /* The look of the demo's console is still the operator's choice. */
+        for (size_t i = 0; i < cli.nglobals; i++)
+            if (cli.globals[i].id == OPTION_THEME &&
+                (rc = config_apply(cfg, OPTION_THEME, cli.globals[i].value, CONFIG_FLAG,
+                                   cli.globals[i].flag, &err)) != STATUS_OK)
+                goto out;
+    } else if ((rc = cli_config(&cli, &cfg, &err)) != STATUS_OK)
         goto out;
     if (command_writes(cli.cmd, &cli.args) && config_bool(cfg, OPTION_READ_ONLY)) {
         rc = error_set(&err, STATUS_DENIED, "read-only mode (%s): 'opsdeck %s' would change "
@@ -351,6 +368,7 @@ int cli_main(int argc, char **argv)
         goto out;
     }
     s = session_new(cfg);
+    s->console = console;
     rc = cli.cmd->run(s, cli.cmd, &cli.args, &err);
     /* A result that could not be written was not delivered. */
     if (fflush(stdout) != 0 && rc == STATUS_OK)

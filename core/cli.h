@@ -39,8 +39,9 @@ void cli_done(struct cli *cli);
  * OPSDECK_PROFILE or "default"), OPSDECK_* variables, then the flags. */
 enum status cli_config(const struct cli *cli, struct config **out, struct error *err);
 
-/* Runs the whole command line and returns the process exit code. */
-int cli_main(int argc, char **argv);
+/* Runs the whole command line and returns the process exit code. With no
+ * verb it opens console (the console needs a terminal). */
+int cli_main(int argc, char **argv, session_console_fn console);
 
 /* Prints the general usage (verbs, global flags, exit codes) to f. */
 void cli_usage(FILE *f);

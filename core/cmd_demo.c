@@ -100,6 +100,11 @@ static enum status cmd_demo_configure(struct session *s, const char *dir, struct
         rc = config_apply(s->cfg, OPTION_REDIS, url, CONFIG_FLAG, "demo", err);
     if (rc == STATUS_OK)
         rc = config_apply(s->cfg, OPTION_REDIS_PASSWORD_FILE, "", CONFIG_FLAG, "demo", err);
+    /* Nothing of the caller's environment points the demo at other
+     * stores, but the theme is theirs (a --theme flag still wins). */
+    const char *theme = getenv("OPSDECK_THEME");
+    if (rc == STATUS_OK && theme != NULL && theme[0] != '\0')
+        rc = config_apply(s->cfg, OPTION_THEME, theme, CONFIG_ENV, "OPSDECK_THEME", err);
     for (size_t i = 0; rc == STATUS_OK && i < sizeof(cmd_demo_routes) / sizeof(cmd_demo_routes[0]);
          i++) {
         char *item = cmd_demo_routes[i][0] == NULL
@@ -192,10 +197,28 @@ static void cmd_demo_clear(struct session *s)
         fputs("\033[H\033[2J", s->out);
 }
 
-/* Until the console exists: the status, refreshed at the refresh
- * interval, until SIGINT, SIGTERM or SIGHUP (or the simulator dies). */
+/* The console on a terminal; otherwise (output to a file or a pipe) the
+ * status, refreshed at the refresh interval, until SIGINT, SIGTERM or
+ * SIGHUP (or the simulator dies). */
 static enum status cmd_demo_watch(struct session *s, const char *dir, pid_t sim, bool owner)
 {
+    if (s->console != NULL && isatty(STDIN_FILENO) && isatty(fileno(s->out))) {
+        /* The console, until the operator quits it (or a signal ends it);
+         * then the demo stops what it started. */
+        struct error e = {STATUS_OK, ""};
+        free(s->console_note);
+        s->console_note = xasprintf("opsdeck demo in %s (%s); q %s", dir,
+                                    owner ? "started here" : "attached",
+                                    owner ? "stops it" : "leaves it running");
+        enum status rc = s->console(s, &e);
+        if (rc != STATUS_OK) {
+            char *msg = out_safe(s, e.msg, 0);
+            fprintf(stderr, "opsdeck: %s\n", msg);
+            free(msg);
+        }
+        return rc;
+    }
+
     size_t n;
     const struct command *const *rows = command_table(&n);
     const struct command *status = NULL;
@@ -392,8 +415,8 @@ const struct command cmd_demo_entry = {
     .summary = "try opsdeck on private stores with a simulated engine",
     .help = "Starts a private PostgreSQL and Redis in a folder of their own (unix sockets only, "
             "nothing listens on the network), applies the schema, runs the simulator (see "
-            "opsdeck sim --help) against them and shows what happens. Ctrl-C, SIGTERM or a "
-            "closed terminal stops everything it started; so does a killed demo, by its "
+            "opsdeck sim --help) against them and opens the console on them. Quitting it, "
+            "Ctrl-C, SIGTERM or a closed terminal stops everything it started; so does a killed demo, by its "
             "watchdog. A second opsdeck demo on the same folder attaches to the running one. "
             "--keep leaves servers and simulator running and prints the settings that reach "
             "them (an OPSDECK_CONFIG file, or environment variables); --stop ends a kept demo. "

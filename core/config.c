@@ -523,7 +523,7 @@ static char *config_strdup_or_null(const char *s)
 
 /* A deep copy, so that a loader can apply to it and swap it in only when
  * every value was accepted. */
-static struct config *config_clone(const struct config *cfg)
+struct config *config_copy(const struct config *cfg)
 {
     struct config *copy = xcalloc(1, sizeof(*copy));
 
@@ -921,7 +921,7 @@ enum status config_load_file(struct config *cfg, const char *path, const char *p
         }
         named = false; /* a profile nobody insisted on: [default] alone */
     }
-    next = config_clone(cfg);
+    next = config_copy(cfg);
     st = config_apply_section(next, path, &entries, "default", err);
     if (st == STATUS_OK && named)
         st = config_apply_section(next, path, &entries, profile, err);
@@ -987,7 +987,7 @@ static enum status config_load_env_routes(struct config *cfg, const char *value,
 enum status config_load_env(struct config *cfg, struct error *err)
 {
     enum status st = STATUS_OK;
-    struct config *next = config_clone(cfg);
+    struct config *next = config_copy(cfg);
 
     for (size_t i = 0; i < OPTION_COUNT; i++) {
         const struct option_def *def = options_get((enum option_id)i);

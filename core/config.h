@@ -36,6 +36,10 @@ struct config;
 struct config *config_new(void);
 void config_free(struct config *cfg);
 
+/* A deep copy of cfg with every value's source and origin, for a thread
+ * that needs a session of its own. Free with config_free. */
+struct config *config_copy(const struct config *cfg);
+
 /* Validates text for option id and stores it if source is at least the
  * source of the current value. origin names where text came from and is
  * copied: "FILE:LINE", "OPSDECK_X" or "--x". For OPTION_ROUTE, text is

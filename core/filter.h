@@ -12,9 +12,9 @@
 
 /* A parsed filter: arguments for a list verb's row, owning their strings. */
 struct filter {
-    const struct command *cmd;   /* the list verb it was parsed for */
-    struct command_args args;    /* value[] point into owned storage */
-    char *text;                  /* the normalised filter text, for the screen */
+    const struct command *cmd; /* the list verb it was parsed for */
+    struct command_args args;  /* value[] point into owned storage */
+    char *text;                /* the normalised filter text, for the screen */
     char *storage[COMMAND_FLAGS_MAX];
 };
 
@@ -38,8 +38,8 @@ void filter_copy(struct filter *dst, const struct filter *src);
 
 /* Sets --limit and --after on a copy of f's arguments for one page: out
  * borrows from f, limit_buf and after. */
-void filter_page_args(const struct filter *f, size_t limit, const char *after,
-                      char limit_buf[16], struct command_args *out);
+void filter_page_args(const struct filter *f, size_t limit, const char *after, char limit_buf[16],
+                      struct command_args *out);
 
 /* Fills buf with the keys this verb's filter knows ("reason, source, ...,
  * DUR, text"), for messages and completion. */

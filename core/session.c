@@ -28,6 +28,7 @@ void session_free(struct session *s)
     redis_conn_free(s->redis);
     redact_done(&s->redact);
     config_free(s->cfg);
+    free(s->console_note);
     free(s);
 }
 

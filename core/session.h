@@ -12,6 +12,12 @@
 #include "core/redact.h"
 #include "util/status.h"
 
+struct session;
+
+/* The full-screen console, which lives above core: app/main.c hands it to
+ * cli_main, and `opsdeck demo` opens it through the session. */
+typedef enum status (*session_console_fn)(struct session *s, struct error *err);
+
 struct session {
     struct config *cfg;       /* owned */
     struct pg_conn *pg;       /* created by session_pg; owned */
@@ -20,6 +26,8 @@ struct session {
     unsigned text_flags;      /* sanitize flags for text output */
     FILE *out;                /* where results go (stdout) */
     struct redact redact;     /* from the redact setting */
+    session_console_fn console; /* NULL when there is none (tests) */
+    char *console_note;       /* owned: the console's first message, or NULL */
 };
 
 /* Takes ownership of cfg. Free with session_free (NULL-safe). */

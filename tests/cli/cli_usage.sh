@@ -22,8 +22,9 @@ assert_match 'Changes the store' "$out" "help says migrate writes"
 assert_match -- '--status' "$out" "help migrate lists its flag"
 
 run
-expect_rc 2 "no verb"
+expect_rc 2 "no verb and no terminal"
 one_line "$err" "no-verb message"
+assert_match "console needs a terminal" "$err" "no verb opens the console, which says it needs a terminal"
 run frobnicate
 expect_rc 2 "unknown verb"
 assert_match "unknown verb 'frobnicate'" "$err" "unknown verb is named"

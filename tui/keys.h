@@ -1,0 +1,96 @@
+/* The console's key table and `:` command table: one list each, from which
+ * dispatch, the `?` help and the hint bar are generated. Keys resolve to
+ * actions; views and the console act on actions, never on key codes. */
+#ifndef OPSDECK_TUI_KEYS_H
+#define OPSDECK_TUI_KEYS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+/* Which views a binding belongs to (for help and hints). */
+#define KEYS_VIEW_ALL      (1u << 0) /* everywhere */
+#define KEYS_VIEW_LIST     (1u << 1) /* lists: sagas, approvals, dlq, schedules, circuits, audit */
+#define KEYS_VIEW_DETAIL   (1u << 2) /* an open detail pane */
+#define KEYS_VIEW_OVERVIEW (1u << 3)
+#define KEYS_VIEW_SORT     (1u << 4) /* lists the console sorts itself (circuits) */
+
+/* X(ID, help) */
+#define KEYS_ACTIONS(X)                                                                            \
+    X(NONE, "")                                                                                    \
+    X(UP, "move up")                                                                               \
+    X(DOWN, "move down")                                                                           \
+    X(PAGE_UP, "page up (the previous page of the store at the top)")                              \
+    X(PAGE_DOWN, "page down (the next page of the store at the bottom)")                           \
+    X(TOP, "first row of the first page")                                                          \
+    X(BOTTOM, "last row of the loaded page")                                                       \
+    X(ENTER, "open the detail; on an alert, go to its items; in a detail, fold or unfold")         \
+    X(BACK, "close the detail or help; clear the filter")                                          \
+    X(QUIT, "back, or quit from a view with nothing open")                                         \
+    X(NEXT_VIEW, "next view")                                                                      \
+    X(PREV_VIEW, "previous view")                                                                  \
+    X(VIEW_1, "Overview")                                                                          \
+    X(VIEW_2, "Sagas")                                                                             \
+    X(VIEW_3, "Approvals")                                                                         \
+    X(VIEW_4, "DLQ")                                                                               \
+    X(VIEW_5, "Schedules")                                                                         \
+    X(VIEW_6, "Circuits")                                                                          \
+    X(VIEW_7, "Audit")                                                                             \
+    X(FILTER, "filter, in the CLI's flag syntax: reason=validation_failed source=x 24h text")      \
+    X(COMMAND, "command line (Tab completes): :dlq FILTER, :theme NAME, :q")                       \
+    X(HELP, "this help")                                                                           \
+    X(REFRESH, "ask the stores again now")                                                         \
+    X(SORT, "sort by the next column")                                                             \
+    X(REVERSE, "reverse the order")                                                                \
+    X(FOCUS, "move between list and detail (side by side)")                                        \
+    X(REDRAW, "redraw the whole screen")
+
+enum keys_action {
+#define KEYS_ACTION_ENUM(id, help) KEYS_##id,
+    KEYS_ACTIONS(KEYS_ACTION_ENUM)
+#undef KEYS_ACTION_ENUM
+        KEYS_ACTION_COUNT
+};
+
+struct keys_binding {
+    int key;           /* a curses key code or character */
+    const char *label; /* how help shows it: "j", "Down", "PgDn" */
+    enum keys_action action;
+    unsigned views; /* KEYS_VIEW_* */
+};
+
+/* The action bound to key in a view of the given groups, or KEYS_NONE. */
+enum keys_action keys_lookup(int key, unsigned views);
+
+/* The whole table, for help. */
+const struct keys_binding *keys_table(size_t *count);
+
+/* The action's help text. */
+const char *keys_action_help(enum keys_action a);
+
+/* Fills buf with every key of action a within views, "j, Down"; returns
+ * buf ("" when none). */
+char *keys_labels(enum keys_action a, unsigned views, char *buf, size_t size);
+
+/* A `:` command of the console. */
+enum keys_command_id {
+    KEYS_CMD_VIEW,    /* :dlq [FILTER] and the other view names */
+    KEYS_CMD_THEME,   /* :theme NAME */
+    KEYS_CMD_QUIT,    /* :q, :quit */
+    KEYS_CMD_REFRESH, /* :refresh */
+    KEYS_CMD_HELP,    /* :help */
+    KEYS_CMD_FILTER,  /* :filter TEXT */
+};
+
+struct keys_command {
+    const char *name;
+    const char *args; /* usage after the name, "" for none */
+    const char *help;
+    enum keys_command_id id;
+};
+
+const struct keys_command *keys_commands(size_t *count);
+
+/* The command whose name is word exactly, or NULL. */
+const struct keys_command *keys_command_find(const char *word);
+
+#endif
