@@ -521,6 +521,11 @@ out:
     return rc;
 }
 
+bool pg_conn_listening(const struct pg_conn *c)
+{
+    return c->listening && pg_conn_socket(c) >= 0;
+}
+
 enum status pg_conn_listen(struct pg_conn *c, const char *channel, struct error *err)
 {
     size_t i;

@@ -51,6 +51,10 @@ const char *pg_conn_session_user(const struct pg_conn *c);
  * reconnect on its own. */
 enum status pg_conn_listen(struct pg_conn *c, const char *channel, struct error *err);
 
+/* True when the connection is up and subscribed to every channel given
+ * to pg_conn_listen. */
+bool pg_conn_listening(const struct pg_conn *c);
+
 /* The connection's socket, or -1 when not connected: poll it for POLLIN to
  * wait for notifications. */
 int pg_conn_socket(const struct pg_conn *c);

@@ -164,17 +164,20 @@ static void worker_health_copy(struct worker_thread *t)
 
     switch (t->lane) {
     case WORKER_LANE_PG:
+        out->store = "PostgreSQL";
         out->health = pg_h;
         out->connected = pg_up;
         worker_strcpy(out->endpoint, sizeof(out->endpoint), pg_end);
         break;
     case WORKER_LANE_REDIS:
+        out->store = "Redis";
         out->health = rd_h;
         out->connected = rd_up;
         worker_strcpy(out->endpoint, sizeof(out->endpoint), rd_end);
         break;
     default: {
         bool redis_first = pg_h.state != HEALTH_DOWN && rd_h.state == HEALTH_DOWN;
+        out->store = redis_first ? "Redis" : "PostgreSQL";
         out->health = redis_first ? rd_h : pg_h;
         out->connected = pg_up && rd_up;
         worker_strcpy(out->endpoint, sizeof(out->endpoint), redis_first ? rd_end : pg_end);
@@ -380,17 +383,18 @@ static void worker_listen_retry(struct worker_thread *t)
         return;
     if (t->listen == NULL)
         t->listen = worker_pg_new(t->s->cfg);
-    if (pg_conn_socket(t->listen) >= 0)
+    if (pg_conn_listening(t->listen))
         return;
     enum status st = pg_conn_listen(t->listen, WORKER_LISTEN_CHANNEL, &err);
     now = time_mono_ms();
-    if (st != STATUS_OK || pg_conn_socket(t->listen) < 0) {
+    if (st != STATUS_OK || !pg_conn_listening(t->listen)) {
         int64_t wait = health_retry_in_ms(pg_conn_health(t->listen), now);
         t->listen_due_ms = now + (wait > WORKER_LISTEN_RETRY_MS ? wait : WORKER_LISTEN_RETRY_MS);
         return;
     }
-    if (t->listen_was_up)
-        worker_post_changed(t->w);
+    /* Changes made while nobody listened (an outage, or before the first
+     * LISTEN) were not heard: say something may have changed. */
+    worker_post_changed(t->w);
     t->listen_was_up = true;
     /* libpq may have read notifications while it waited for LISTEN. */
     worker_listen_read(t);
@@ -400,7 +404,7 @@ static void worker_listen_retry(struct worker_thread *t)
  * is due, else until woken. */
 static int worker_idle_timeout(const struct worker_thread *t)
 {
-    if (!t->listen_wanted || (t->listen != NULL && pg_conn_socket(t->listen) >= 0))
+    if (!t->listen_wanted || (t->listen != NULL && pg_conn_listening(t->listen)))
         return -1;
     int64_t wait = t->listen_due_ms - time_mono_ms();
     if (wait < 0)
@@ -436,7 +440,15 @@ static void *worker_main(void *arg)
         worker_drain(t->wake[0]);
         if (rc > 0 && lfd >= 0 && fds[1].revents != 0)
             worker_listen_read(t);
-        worker_listen_retry(t);
+
+        /* A LISTEN attempt may block up to the connect timeout: only when
+         * no request waits and the worker is not being stopped. */
+        pthread_mutex_lock(&w->lock);
+        stop = w->stop;
+        pending = t->nqueue > 0;
+        pthread_mutex_unlock(&w->lock);
+        if (!stop && !pending)
+            worker_listen_retry(t);
 
         pthread_mutex_lock(&w->lock);
         if (!w->stop && t->nqueue > 0) {

@@ -76,6 +76,8 @@ struct worker_health {
     int64_t busy_since_us; /* wall clock */
     struct health health;  /* the connection's health (down since, next retry) */
     char endpoint[128];
+    const char *store;             /* "PostgreSQL" or "Redis": whose health this is (for
+                                    * the lane reading both, the one that is down) */
 };
 
 struct worker;

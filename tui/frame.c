@@ -27,15 +27,29 @@ void frame_header(WINDOW *w, int width, const char *profile, const char *operato
                 read_only ? " · read-only" : "");
 }
 
+/* A badge as the tab shows it: " 7", " 12k", " 3M"; "" when none. */
+static void frame_badge(int64_t b, char *buf, size_t size)
+{
+    if (b <= 0)
+        buf[0] = '\0';
+    else if (b >= 1000000)
+        snprintf(buf, size, " %lldM", (long long)(b / 1000000));
+    else if (b >= 10000)
+        snprintf(buf, size, " %lldk", (long long)(b / 1000));
+    else
+        snprintf(buf, size, " %lld", (long long)b);
+}
+
+/* The columns the tabs take, drawn as frame_tabs draws them. */
 static int frame_tabs_width(const struct frame_tab *tabs, size_t n, bool shortt)
 {
     int total = 0;
     for (size_t i = 0; i < n; i++) {
-        char badge[32] = "";
-        if (tabs[i].badge > 0)
-            snprintf(badge, sizeof(badge), " %lld", (long long)tabs[i].badge);
-        total +=
-            2 + draw_width(shortt ? tabs[i].short_title : tabs[i].title) + (int)strlen(badge) + 2;
+        char head[96], badge[32];
+        snprintf(head, sizeof(head), " %zu %s", i + 1,
+                 shortt ? tabs[i].short_title : tabs[i].title);
+        frame_badge(tabs[i].badge, badge, sizeof(badge));
+        total += draw_width(head) + (int)strlen(badge) + 2;
     }
     return total;
 }
@@ -47,20 +61,13 @@ void frame_tabs(WINDOW *w, int y, int width, const struct frame_tab *tabs, size_
     draw_fill(w, y, 0, width, ROLE_TAB);
     for (size_t i = 0; i < n && x < width; i++) {
         enum theme_role role = i == cur ? ROLE_TAB_ACTIVE : ROLE_TAB;
+        char badge[32];
         x += draw_printf(w, y, x, width - x, role, 0, " %zu %s", i + 1,
                          shortt ? tabs[i].short_title : tabs[i].title);
-        if (tabs[i].badge > 0 && x < width) {
-            char badge[32];
-            int64_t b = tabs[i].badge;
-            if (b >= 1000000)
-                snprintf(badge, sizeof(badge), " %lldM", (long long)(b / 1000000));
-            else if (b >= 10000)
-                snprintf(badge, sizeof(badge), " %lldk", (long long)(b / 1000));
-            else
-                snprintf(badge, sizeof(badge), " %lld", (long long)b);
-            x += draw_text(w, y, x, width - x, badge, tabs[i].alert ? ROLE_BADGE_ALERT : ROLE_BADGE,
-                           0);
-        }
+        frame_badge(tabs[i].badge, badge, sizeof(badge));
+        if (badge[0] != '\0' && x < width)
+            x += draw_text(w, y, x, width - x, badge,
+                           tabs[i].alert ? ROLE_BADGE_ALERT : ROLE_BADGE, 0);
         if (x < width)
             x += draw_text(w, y, x, width - x, " ", role, 0);
         x += 1;

@@ -76,11 +76,12 @@ static const struct keys_command keys_command_rows[] = {
     {"quit", "", "quit", KEYS_CMD_QUIT},
 };
 
-enum keys_action keys_lookup(int key, unsigned views)
+enum keys_action keys_lookup(int key, bool is_key, unsigned views)
 {
     for (size_t i = 0; i < sizeof(keys_bindings) / sizeof(keys_bindings[0]); i++) {
         const struct keys_binding *b = &keys_bindings[i];
-        if (b->key == key && (b->views & (views | KEYS_VIEW_ALL)) != 0)
+        if (b->key == key && (b->key >= KEY_MIN) == is_key &&
+            (b->views & (views | KEYS_VIEW_ALL)) != 0)
             return b->action;
     }
     return KEYS_NONE;

@@ -58,8 +58,10 @@ struct keys_binding {
     unsigned views; /* KEYS_VIEW_* */
 };
 
-/* The action bound to key in a view of the given groups, or KEYS_NONE. */
-enum keys_action keys_lookup(int key, unsigned views);
+/* The action bound to key in a view of the given groups, or KEYS_NONE.
+ * is_key: key is a curses KEY_* code, not a typed character (a letter whose
+ * code point equals a KEY_* code is not that key). */
+enum keys_action keys_lookup(int key, bool is_key, unsigned views);
 
 /* The whole table, for help. */
 const struct keys_binding *keys_table(size_t *count);

@@ -40,6 +40,8 @@ struct list {
     char **back;  /* cursors of the pages before; entries may be NULL */
     size_t nback;
     enum list_land land;
+    enum { LIST_NAV_NONE, LIST_NAV_NEXT, LIST_NAV_PREV } nav; /* a page move under way */
+    char *nav_undo;              /* NAV_PREV: the cursor to go back to if it fails */
 
     size_t sel, top;
     char *sel_id;
@@ -49,7 +51,9 @@ struct list {
     enum status status; /* of the last fetch */
     struct error err;
     int64_t ok_at_us; /* when the rows shown were read */
-    int list_h;       /* rows drawn last time, for paging and the page size */
+    int list_h;       /* rows drawn last time, for paging */
+    size_t page_limit; /* rows per page, fixed when the first page is read, so
+                        * the cursors of the pages before stay exact */
 
     bool wide;         /* drawn side by side last time */
     bool detail_open;  /* narrow: the detail covers the list */
@@ -125,6 +129,7 @@ void list_close(void *state)
     json_decref(l->rows);
     free(l->next);
     free(l->after);
+    free(l->nav_undo);
     list_back_clear(l);
     free(l->sel_id);
     free(l->shown_id);
@@ -132,24 +137,28 @@ void list_close(void *state)
     free(l);
 }
 
-static void list_fetch(struct view *v, struct tui *t)
+/* Asks for the page at l->after. quiet: a background refresh of the page
+ * shown, which says nothing on the screen while it runs. */
+static void list_fetch(struct view *v, struct tui *t, bool quiet)
 {
     struct list *l = v->state;
     struct worker_request *req = xcalloc(1, sizeof(*req));
     req->kind = WORKER_FETCH;
     req->slot = v->slot_base + LIST_SLOT_PAGE;
     filter_copy(&req->filter, &l->filter);
-    /* A page is two screens of rows, at least LIST_DEFAULT_LIMIT, so its
-     * size is stable while the detail opens and closes. */
-    size_t limit = l->spec->whole ? LIST_MAX_LIMIT : (size_t)l->list_h * 2;
-    if (limit < LIST_DEFAULT_LIMIT)
-        limit = LIST_DEFAULT_LIMIT;
-    if (limit > LIST_MAX_LIMIT)
-        limit = LIST_MAX_LIMIT;
+    /* A page is two screens of rows (at least LIST_DEFAULT_LIMIT), chosen
+     * when the first page is read and kept while paging from it. */
+    if (l->page_limit == 0 || (l->after == NULL && l->nback == 0 && !quiet)) {
+        size_t want = l->spec->whole ? LIST_MAX_LIMIT : (size_t)l->list_h * 2;
+        l->page_limit = want < LIST_DEFAULT_LIMIT ? LIST_DEFAULT_LIMIT
+                        : want > LIST_MAX_LIMIT   ? LIST_MAX_LIMIT
+                                                  : want;
+    }
+    size_t limit = l->page_limit;
     req->limit = limit;
     req->after = l->after != NULL ? xstrdup(l->after) : NULL;
     l->seq = tui_submit(t, l->spec->lane, req);
-    l->loading = true;
+    l->loading = !quiet || l->rows == NULL;
 }
 
 static void list_show(struct view *v, struct tui *t, bool again)
@@ -178,7 +187,7 @@ static void list_show(struct view *v, struct tui *t, bool again)
 void list_refresh(struct view *v, struct tui *t)
 {
     struct list *l = v->state;
-    list_fetch(v, t);
+    list_fetch(v, t, true);
     if (l->shown_id != NULL && list_detail_visible(l))
         list_show(v, t, true);
 }
@@ -305,11 +314,26 @@ unsigned list_reply(struct view *v, struct tui *t, struct worker_reply *r)
         l->status = r->status;
         l->err = r->err;
         if (r->status != STATUS_OK) {
-            if (r->status == STATUS_USAGE)
+            /* A page move that failed leaves the cursors where the rows on
+             * the screen came from. */
+            if (l->nav == LIST_NAV_NEXT && l->nback > 0) {
+                free(l->after);
+                l->after = l->back[--l->nback];
+            } else if (l->nav == LIST_NAV_PREV) {
+                l->back = xrealloc(l->back, (l->nback + 1) * sizeof(*l->back));
+                l->back[l->nback++] = l->after;
+                l->after = l->nav_undo;
+                l->nav_undo = NULL;
+            }
+            l->nav = LIST_NAV_NONE;
+            if (r->status == STATUS_USAGE && v == tui_current(t))
                 tui_message(t, true, "%s", r->err.msg);
             l->land = LIST_LAND_KEEP;
             return REACT_REDRAW;
         }
+        l->nav = LIST_NAV_NONE;
+        free(l->nav_undo);
+        l->nav_undo = NULL;
         json_decref(l->rows);
         l->rows = r->rows;
         r->rows = NULL;
@@ -352,10 +376,13 @@ unsigned list_reply(struct view *v, struct tui *t, struct worker_reply *r)
         if (r->status == STATUS_OK) {
             item = redact_copy(tui_redact(t), r->item, NULL);
         } else {
-            char down[256] = "";
+            char down[1024] = "";
             if (r->status == STATUS_UNAVAILABLE)
                 tui_down_text(t, l->spec->lane, down, sizeof(down));
-            item = json_pack("{s:s}", "error", down[0] ? down : r->err.msg);
+            const char *why = down[0] ? down : r->err.msg;
+            /* Cut text may end inside a character: the sanitizer shows it. */
+            item = json_object();
+            json_object_set_new(item, "error", json_stringn_nocheck(why, strlen(why)));
         }
         detail_set(&l->detail, l->shown_id, item);
         return REACT_REDRAW;
@@ -371,9 +398,10 @@ static void list_page_next(struct view *v, struct tui *t)
     l->back = xrealloc(l->back, (l->nback + 1) * sizeof(*l->back));
     l->back[l->nback++] = l->after;
     l->after = xstrdup(l->next);
+    l->nav = LIST_NAV_NEXT;
     l->land = LIST_LAND_FIRST;
     l->top = 0;
-    list_fetch(v, t);
+    list_fetch(v, t, false);
 }
 
 static void list_page_prev(struct view *v, struct tui *t)
@@ -381,21 +409,31 @@ static void list_page_prev(struct view *v, struct tui *t)
     struct list *l = v->state;
     if (l->nback == 0 || l->loading)
         return;
-    free(l->after);
+    free(l->nav_undo);
+    l->nav_undo = l->after;
     l->after = l->back[--l->nback];
+    l->nav = LIST_NAV_PREV;
     l->land = LIST_LAND_LAST;
-    list_fetch(v, t);
+    list_fetch(v, t, false);
+}
+
+static void list_nav_clear(struct list *l)
+{
+    l->nav = LIST_NAV_NONE;
+    free(l->nav_undo);
+    l->nav_undo = NULL;
 }
 
 static void list_page_first(struct view *v, struct tui *t)
 {
     struct list *l = v->state;
+    list_nav_clear(l);
     list_back_clear(l);
     free(l->after);
     l->after = NULL;
     l->land = LIST_LAND_FIRST;
     l->top = 0;
-    list_fetch(v, t);
+    list_fetch(v, t, false);
 }
 
 unsigned list_key_groups(const struct view *v)
@@ -556,12 +594,13 @@ bool list_filter(struct view *v, struct tui *t, const char *text)
     }
     filter_done(&l->filter);
     l->filter = f;
+    list_nav_clear(l);
     list_back_clear(l);
     free(l->after);
     l->after = NULL;
     l->land = LIST_LAND_FIRST;
     l->top = 0;
-    list_fetch(v, t);
+    list_fetch(v, t, false);
     return true;
 }
 
@@ -659,12 +698,14 @@ void list_draw(struct view *v, struct tui *t, WINDOW *win, int y, int x, int h, 
     int64_t now = tui_now_us(t);
 
     if (wide && !l->wide && l->sel_id != NULL) {
-        /* Grown to side by side: the detail follows the selection now. The
-         * request goes out on the next turn's refresh of the selection. */
+        /* Grown to side by side: the detail follows the selection from now
+         * on, so its item is asked for here, once. */
         l->wide = true;
         list_show(v, t, false);
     }
     l->wide = wide;
+    if (!wide)
+        l->focus_detail = false;
     if (!wide && l->detail_open) {
         list_draw_status(l, t, win, y, x, w);
         detail_draw(&l->detail, win, y + 1, x, h - 1, w);

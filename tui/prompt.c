@@ -119,6 +119,9 @@ static void prompt_complete(struct prompt *p)
             k++;
         common = k;
     }
+    /* Never end inside a UTF-8 character. */
+    while (common > 0 && ((unsigned char)cand[0][common] & 0xC0) == 0x80)
+        common--;
     char *prefix = xstrndup(cand[0], common);
     struct prompt tmp;
     prompt_init(&tmp);
@@ -170,10 +173,12 @@ enum prompt_result prompt_key(struct prompt *p, wint_t ch, bool is_key)
             p->cursor = p->len;
             break;
         case KEY_BACKSPACE:
-            if (p->cursor > 0)
+            if (p->cursor > 0) {
                 prompt_delete(p, p->cursor - 1, p->cursor);
-            else if (p->len == 0)
+            } else if (p->len == 0) {
+                p->active = false;
                 return PROMPT_CANCEL;
+            }
             break;
         case KEY_DC:
             if (p->cursor < p->len)

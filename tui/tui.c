@@ -72,7 +72,8 @@ struct tui {
     uint64_t pg_sig, redis_sig;
 
     int64_t next_tick_ms;   /* the refresh interval's next turn */
-    int64_t next_second_ms; /* the next redraw for countdowns */
+    int64_t next_second_ms; /* the next look at countdowns */
+    int64_t tick_bucket;     /* the view's countdown period last drawn */
 };
 
 static volatile sig_atomic_t tui_signalled;
@@ -115,20 +116,9 @@ void tui_health(struct tui *t, enum worker_lane lane, struct worker_health *out)
     worker_health_get(t->w, lane, out);
 }
 
-static const char *tui_lane_name(enum worker_lane lane)
-{
-    return lane == WORKER_LANE_PG ? "PostgreSQL" : lane == WORKER_LANE_REDIS ? "Redis" : "a store";
-}
-
 void tui_down_text(struct tui *t, enum worker_lane lane, char *buf, size_t size)
 {
     struct worker_health h;
-    if (lane == WORKER_LANE_BOTH) {
-        /* The lane that reads both stores is down when either is. */
-        struct worker_health pg;
-        worker_health_get(t->w, WORKER_LANE_PG, &pg);
-        lane = pg.health.state == HEALTH_DOWN ? WORKER_LANE_PG : WORKER_LANE_REDIS;
-    }
     worker_health_get(t->w, lane, &h);
     char since[32] = "?";
     if (h.health.down_since_us > 0) {
@@ -138,7 +128,8 @@ void tui_down_text(struct tui *t, enum worker_lane lane, char *buf, size_t size)
         strftime(since, sizeof(since), "%H:%M:%S", &tm);
     }
     int64_t retry = health_retry_in_ms(&h.health, time_mono_ms());
-    snprintf(buf, size, "%s down since %s (%s); retrying in %llds", tui_lane_name(lane), since,
+    snprintf(buf, size, "%s down since %s (%s); retrying in %llds",
+             h.store != NULL ? h.store : "a store", since,
              h.health.last_error[0] ? h.health.last_error : "no answer",
              (long long)((retry + 999) / 1000));
 }
@@ -166,6 +157,11 @@ const json_t *tui_next_runs(const struct tui *t)
 static struct view *tui_view(struct tui *t)
 {
     return &t->views[t->cur];
+}
+
+struct view *tui_current(struct tui *t)
+{
+    return tui_view(t);
 }
 
 static unsigned tui_key_groups(struct tui *t)
@@ -221,8 +217,9 @@ static bool tui_overview_take(struct tui *t, struct worker_reply *r)
     if (r->lane == WORKER_LANE_PG) {
         t->ov.pg = w->ov.pg;
         t->ov.pg.endpoint = NULL; /* borrowed from the worker's connection */
-        if (w->ov.pg.status == STATUS_OK) {
+        if (w->ov.pg.status == STATUS_OK)
             t->ov.pgo = w->ov.pgo;
+        if (r->status == STATUS_OK && w->next_runs != NULL) {
             json_decref(t->next_runs);
             t->next_runs = w->next_runs;
             w->next_runs = NULL;
@@ -247,8 +244,9 @@ static bool tui_overview_take(struct tui *t, struct worker_reply *r)
         redis_overview_done(&t->ov.rdo);
         t->ov.rdo = w->ov.rdo;
         memset(&w->ov.rdo, 0, sizeof(w->ov.rdo));
-        memcpy(t->inflow, w->inflow, sizeof(t->inflow));
     }
+    if (r->status == STATUS_OK)
+        memcpy(t->inflow, w->inflow, sizeof(t->inflow));
     t->have_redis = true;
     const struct redis_overview *d = &t->ov.rdo;
     int64_t vals[] = {d->dlq_depth,       d->dlq_total_failed, d->circuits_total,
@@ -309,7 +307,8 @@ static size_t tui_complete(void *ctx, const wchar_t *text, size_t cursor, size_t
     struct tui *t = ctx;
     char line[PROMPT_MAX * 4];
     size_t n = 0;
-    wcstombs(line, text, sizeof(line) - 1);
+    if (wcstombs(line, text, sizeof(line) - 1) == (size_t)-1)
+        line[0] = '\0';
     line[sizeof(line) - 1] = '\0';
     /* The word being completed: from the last blank before the cursor. */
     size_t ws = cursor;
@@ -367,7 +366,10 @@ static size_t tui_complete(void *ctx, const wchar_t *text, size_t cursor, size_t
     size_t used;
     char verb[64];
     snprintf(verb, sizeof(verb), "%s", ops->list->verb);
-    const char *words[2] = {strtok(verb, " "), strtok(NULL, " ")};
+    char *save = NULL;
+    const char *words[2];
+    words[0] = strtok_r(verb, " ", &save);
+    words[1] = strtok_r(NULL, " ", &save);
     const struct command *cmd = command_find(words, 2, &used);
     if (cmd == NULL || cmd->opts == NULL)
         return 0;
@@ -489,7 +491,7 @@ static void tui_key(struct tui *t, wint_t ch, bool is_key)
         return;
     }
     if (t->help) {
-        enum keys_action a = keys_lookup(key, KEYS_VIEW_LIST);
+        enum keys_action a = keys_lookup(key, is_key, KEYS_VIEW_LIST);
         if (a == KEYS_DOWN)
             t->help_top++;
         else if (a == KEYS_UP && t->help_top > 0)
@@ -500,7 +502,7 @@ static void tui_key(struct tui *t, wint_t ch, bool is_key)
         return;
     }
     struct view *v = tui_view(t);
-    enum keys_action a = keys_lookup(key, tui_key_groups(t));
+    enum keys_action a = keys_lookup(key, is_key, tui_key_groups(t));
     if (a == KEYS_NONE) {
         if (!is_key && ch >= 32 && ch < 127)
             tui_message(t, false, "'%c' does nothing here; ? lists the keys", (int)ch);
@@ -675,13 +677,17 @@ static void tui_tick(struct tui *t, int64_t now_ms)
             v->ops->reload(v, t);
     }
     if (now_ms >= t->next_second_ms) {
+        /* Once a second while a store is down or slow (the header counts
+         * down), and at the view's own pace for its countdowns. ncurses
+         * sends only the cells that changed, so a redraw whose text is the
+         * same writes nothing. */
         t->next_second_ms = now_ms + TUI_SECOND_MS;
         struct view *v = tui_view(t);
         int every = v->ops->ticks(v);
-        /* ncurses sends only the cells that changed: a redraw whose text
-         * is the same writes nothing. */
-        if (every > 0 || tui_lane_unsettled(t))
+        int64_t bucket = every > 0 ? t->now_us / 1000000 / every : 0;
+        if (tui_lane_unsettled(t) || bucket != t->tick_bucket)
             t->dirty = true;
+        t->tick_bucket = bucket;
     }
 }
 

@@ -15,6 +15,7 @@
 #include "util/status.h"
 
 struct tui;
+struct view;
 
 /* Runs the console on s's configuration until the operator quits; restores
  * the terminal on every exit. A theme that does not load, or no terminal,
@@ -42,6 +43,9 @@ void tui_down_text(struct tui *t, enum worker_lane lane, char *buf, size_t size)
 /* Switches to the view named name ("dlq") with filter text (NULL keeps
  * the view's filter). */
 void tui_switch(struct tui *t, const char *name, const char *filter);
+
+/* The view on screen. */
+struct view *tui_current(struct tui *t);
 
 /* Wall clock of this turn of the loop. */
 int64_t tui_now_us(const struct tui *t);

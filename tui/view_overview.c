@@ -52,6 +52,22 @@ static unsigned view_overview_reply(struct view *v, struct tui *t, struct worker
     return REACT_NONE;
 }
 
+/* An age to the minute ("<1m", "42m", "3h07m", "2d04h"): the Overview
+ * changes at most once a minute while nothing happens. */
+static const char *view_overview_age(int64_t ms, char *buf, size_t size)
+{
+    int64_t m = ms / 60000;
+    if (m < 1)
+        snprintf(buf, size, "<1m");
+    else if (m < 60)
+        snprintf(buf, size, "%lldm", (long long)m);
+    else if (m < 24 * 60)
+        snprintf(buf, size, "%lldh%02lldm", (long long)(m / 60), (long long)(m % 60));
+    else
+        snprintf(buf, size, "%lldd%02lldh", (long long)(m / 1440), (long long)(m % 1440 / 60));
+    return buf;
+}
+
 static void view_overview_clock(int64_t us, char *buf, size_t size)
 {
     time_t secs = (time_t)(us / 1000000);
@@ -113,7 +129,7 @@ static void view_overview_draw(struct view *v, struct tui *t, WINDOW *win, int y
     const struct overview *ov = tui_overview(t);
     const int label = 12;
     int row = y, cw = w - label - 2;
-    char a[64], b[64];
+    char a[96], b[64];
 
     if (ov == NULL) {
         draw_text(win, y + 1, x + 2, w - 2, "collecting…", ROLE_DIM, 0);
@@ -132,8 +148,8 @@ static void view_overview_draw(struct view *v, struct tui *t, WINDOW *win, int y
         a[0] = '\0';
         if (ov->pgo.approvals_oldest_us > 0)
             snprintf(a, sizeof(a), "   oldest %s",
-                     time_format_span((tui_now_us(t) - ov->pgo.approvals_oldest_us) / 1000, b,
-                                      sizeof(b)));
+                     view_overview_age((tui_now_us(t) - ov->pgo.approvals_oldest_us) / 1000, b,
+                                       sizeof(b)));
         draw_printf(win, row, x + label + 2, cw,
                     ov->pgo.approvals_overdue > 0 ? ROLE_APPROVAL_OVERDUE : ROLE_DEFAULT, 0,
                     "pending %lld   overdue %lld%s", (long long)ov->pgo.approvals_pending,
