@@ -393,7 +393,12 @@ static enum status redis_conn_connect(struct redis_conn *c, struct error *err)
         if (rc != STATUS_OK)
             return rc;
     }
-    health_success(&c->health, (time_mono_ms() - t0) * 1000);
+    /* Only an answer proves the server is up: a stopped server still
+     * accepts the connection, and counting that as success would restart
+     * the outage's "down since" at every retry. With no AUTH or SELECT the
+     * first command's answer marks it. */
+    if (c->password != NULL || c->db != 0)
+        health_success(&c->health, (time_mono_ms() - t0) * 1000);
     return STATUS_OK;
 }
 

@@ -1168,8 +1168,77 @@ out:
     return rc;
 }
 
+static enum status redis_dlq_show_exact(struct redis_conn *c, const char *prefix,
+                                        const char *event_id, json_t **out, struct error *err);
+
+/* The bytes behind an id that a list showed escaped (an id that is not
+ * valid UTF-8 can only be named that way): the sanitizer's escapes
+ * reversed (\\ \n \t \r \xHH \u{H...}). NULL when id
+ * has no escape or one that the sanitizer does not write. */
+static char *redis_dlq_unescape(const char *id)
+{
+    if (strchr(id, '\\') == NULL)
+        return NULL;
+    size_t len = strlen(id);
+    char *out = xmalloc(len + 1), *o = out;
+    for (const char *p = id; *p != '\0';) {
+        if (*p != '\\') {
+            *o++ = *p++;
+            continue;
+        }
+        unsigned v;
+        int n = 0;
+        if (p[1] == '\\' || p[1] == 'n' || p[1] == 't' || p[1] == 'r') {
+            *o++ = p[1] == 'n' ? '\n' : p[1] == 't' ? '\t' : p[1] == 'r' ? '\r' : '\\';
+            p += 2;
+        } else if (p[1] == 'x' && isxdigit((unsigned char)p[2]) &&
+                   isxdigit((unsigned char)p[3]) && sscanf(p + 2, "%2x", &v) == 1) {
+            *o++ = (char)v;
+            p += 4;
+        } else if (p[1] == 'u' && p[2] == '{' && sscanf(p + 3, "%6x%n", &v, &n) == 1 &&
+                   p[3 + n] == '}' && v <= 0x10ffff) {
+            /* UTF-8 takes at most as many bytes as the escape's 5 + digits */
+            if (v < 0x80) {
+                *o++ = (char)v;
+            } else if (v < 0x800) {
+                *o++ = (char)(0xc0 | (v >> 6));
+                *o++ = (char)(0x80 | (v & 0x3f));
+            } else if (v < 0x10000) {
+                *o++ = (char)(0xe0 | (v >> 12));
+                *o++ = (char)(0x80 | ((v >> 6) & 0x3f));
+                *o++ = (char)(0x80 | (v & 0x3f));
+            } else {
+                *o++ = (char)(0xf0 | (v >> 18));
+                *o++ = (char)(0x80 | ((v >> 12) & 0x3f));
+                *o++ = (char)(0x80 | ((v >> 6) & 0x3f));
+                *o++ = (char)(0x80 | (v & 0x3f));
+            }
+            p += 4 + n;
+        } else {
+            free(out);
+            return NULL;
+        }
+    }
+    *o = '\0';
+    return out;
+}
+
 enum status redis_dlq_show(struct redis_conn *c, const char *prefix, const char *event_id,
                            json_t **out, struct error *err)
+{
+    enum status rc = redis_dlq_show_exact(c, prefix, event_id, out, err);
+    char *raw = rc == STATUS_NOT_FOUND ? redis_dlq_unescape(event_id) : NULL;
+    if (raw != NULL) {
+        struct error again = {STATUS_OK, ""};
+        if (redis_dlq_show_exact(c, prefix, raw, out, &again) == STATUS_OK)
+            rc = STATUS_OK;
+        free(raw);
+    }
+    return rc;
+}
+
+static enum status redis_dlq_show_exact(struct redis_conn *c, const char *prefix,
+                                        const char *event_id, json_t **out, struct error *err)
 {
     enum status rc;
     redisReply *hash = NULL, *score = NULL;

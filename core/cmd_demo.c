@@ -95,6 +95,8 @@ static enum status cmd_demo_write_config(const char *dir, struct error *err)
 static enum status cmd_demo_configure(struct session *s, const char *dir, struct error *err)
 {
     char *conninfo = stores_postgres_conninfo(dir), *url = stores_redis_url(dir);
+    /* The operator's name, as every command works it out (SUDO_USER, USER). */
+    config_finish(s->cfg);
     enum status rc = config_apply(s->cfg, OPTION_POSTGRES, conninfo, CONFIG_FLAG, "demo", err);
     if (rc == STATUS_OK)
         rc = config_apply(s->cfg, OPTION_REDIS, url, CONFIG_FLAG, "demo", err);

@@ -271,3 +271,8 @@ int draw_width(const char *s)
     width = sanitize_width(s, strlen(s), draw_sanitize_flags());
     return width > INT_MAX ? INT_MAX : (int)width;
 }
+
+const char *draw_sym(const char *utf8, const char *ascii)
+{
+    return (draw_sanitize_flags() & SANITIZE_ASCII) ? ascii : utf8;
+}

@@ -43,6 +43,13 @@ void draw_fill(WINDOW *w, int y, int x, int width, enum theme_role role);
 /* Display width of s after sanitizing. */
 int draw_width(const char *s);
 
+/* The console's own symbols: utf8 on a UTF-8 terminal, else ascii (the
+ * sanitizer would show a non-ASCII symbol escaped). */
+const char *draw_sym(const char *utf8, const char *ascii);
+#define DRAW_DOT draw_sym(" · ", " - ")
+#define DRAW_ELLIPSIS draw_sym("…", "...")
+#define DRAW_MORE draw_sym(" ›", " >")
+
 /* The sanitize flags of this terminal (ASCII-only outside UTF-8 locales),
  * fixed at the first call. */
 unsigned draw_sanitize_flags(void);

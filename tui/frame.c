@@ -23,8 +23,8 @@ void frame_header(WINDOW *w, int width, const char *profile, const char *operato
         draw_text(w, 0, right, pw, part, health[i].role, 0);
         right -= 1;
     }
-    draw_printf(w, 0, 1, right - 2, ROLE_HEADER, 0, "opsdeck · %s · %s%s", profile, operator_,
-                read_only ? " · read-only" : "");
+    draw_printf(w, 0, 1, right - 2, ROLE_HEADER, 0, "opsdeck%s%s%s%s%s%s", DRAW_DOT, profile,
+                DRAW_DOT, operator_, read_only ? DRAW_DOT : "", read_only ? "read-only" : "");
 }
 
 /* A badge as the tab shows it: " 7", " 12k", " 3M"; "" when none. */

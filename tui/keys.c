@@ -45,10 +45,10 @@ static const struct keys_binding keys_bindings[] = {
     {KEY_F(5), "F5", KEYS_REFRESH, KEYS_VIEW_ALL},
     {'s', "s", KEYS_SORT, KEYS_VIEW_SORT},
     {'S', "S", KEYS_REVERSE, KEYS_VIEW_SORT},
-    {'l', "l", KEYS_FOCUS, KEYS_VIEW_DETAIL},
-    {KEY_RIGHT, "Right", KEYS_FOCUS, KEYS_VIEW_DETAIL},
-    {'h', "h", KEYS_FOCUS, KEYS_VIEW_DETAIL},
-    {KEY_LEFT, "Left", KEYS_FOCUS, KEYS_VIEW_DETAIL},
+    {'l', "l", KEYS_FOCUS, KEYS_VIEW_LIST | KEYS_VIEW_DETAIL},
+    {KEY_RIGHT, "Right", KEYS_FOCUS, KEYS_VIEW_LIST | KEYS_VIEW_DETAIL},
+    {'h', "h", KEYS_FOCUS, KEYS_VIEW_LIST | KEYS_VIEW_DETAIL},
+    {KEY_LEFT, "Left", KEYS_FOCUS, KEYS_VIEW_LIST | KEYS_VIEW_DETAIL},
     {KEYS_CTRL('l'), "Ctrl-L", KEYS_REDRAW, KEYS_VIEW_ALL},
 };
 

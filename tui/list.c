@@ -164,8 +164,16 @@ static void list_fetch(struct view *v, struct tui *t, bool quiet)
 static void list_show(struct view *v, struct tui *t, bool again)
 {
     struct list *l = v->state;
-    if (l->sel_id == NULL)
+    if (l->sel_id == NULL) {
+        /* Nothing selected (an empty page): the detail shows nothing. */
+        if (l->shown_id != NULL || l->detail.item != NULL) {
+            free(l->shown_id);
+            l->shown_id = NULL;
+            l->show_seq = 0;
+            detail_set(&l->detail, NULL, NULL);
+        }
         return;
+    }
     if (!again && l->shown_id != NULL && strcmp(l->shown_id, l->sel_id) == 0)
         return;
     free(l->shown_id);
@@ -215,7 +223,8 @@ static const char *list_cell(const struct list_col *c, const json_t *row, int64_
         int64_t us;
         if (!json_is_string(v) || !time_parse_iso(json_string_value(v), &us))
             break;
-        if (c->kind == LIST_DUE) {
+        const char *status = json_string_value(json_object_get(row, "status"));
+        if (c->kind == LIST_DUE && (status == NULL || strcmp(status, "pending") == 0)) {
             char span[32];
             int64_t d = (us - now_us) / 1000;
             if (d >= 0)
@@ -548,8 +557,13 @@ unsigned list_act(struct view *v, struct tui *t, enum keys_action a)
         list_show(v, t, false);
         break;
     case KEYS_FOCUS:
+        if (!l->wide) {
+            tui_message(t, false, "the detail is beside the list from %d columns; Enter opens it",
+                        LIST_WIDE_COLS);
+            return REACT_REDRAW;
+        }
         if (l->detail.item == NULL)
-            return REACT_UNUSED;
+            return REACT_NONE;
         l->focus_detail = true;
         break;
     case KEYS_BACK:
@@ -677,12 +691,14 @@ static void list_draw_status(struct list *l, struct tui *t, WINDOW *win, int y, 
     }
     const char *ft = l->filter.text != NULL && l->filter.text[0] ? l->filter.text : NULL;
     if (l->rows == NULL)
-        snprintf(left, sizeof(left), "%s", l->loading ? "loading…" : "");
+        snprintf(left, sizeof(left), "%s%s", l->loading ? "loading" : "",
+                 l->loading ? DRAW_ELLIPSIS : "");
     else
-        snprintf(left, sizeof(left), "%zu row%s%s%s%s", n, n == 1 ? "" : "s",
-                 ft ? " · filter: " : "", ft ? ft : "", l->loading ? " · loading…" : "");
+        snprintf(left, sizeof(left), "%zu row%s%s%s%s%s%s", n, n == 1 ? "" : "s",
+                 ft ? DRAW_DOT : "", ft ? "filter: " : "", ft ? ft : "",
+                 l->loading ? DRAW_DOT : "", l->loading ? "loading" : "");
     snprintf(right, sizeof(right), "%s%zu%s", l->nback > 0 || l->next ? "page " : "", l->nback + 1,
-             l->next != NULL ? " ›" : "");
+             l->next != NULL ? DRAW_MORE : "");
     if (l->nback == 0 && l->next == NULL)
         right[0] = '\0';
     int rw = draw_width(right);
@@ -777,6 +793,6 @@ void list_draw(struct view *v, struct tui *t, WINDOW *win, int y, int x, int h, 
         if (l->detail.item != NULL || l->detail.title != NULL)
             detail_draw(&l->detail, win, y, dx, h, dw);
         else
-            draw_text(win, y + 1, dx + 1, dw - 1, n > 0 ? "loading the detail…" : "", ROLE_DIM, 0);
+            draw_text(win, y + 1, dx + 1, dw - 1, n > 0 ? "loading the detail" : "", ROLE_DIM, 0);
     }
 }

@@ -144,6 +144,11 @@ const struct overview *tui_overview(const struct tui *t)
     return t->have_pg || t->have_redis ? &t->ov : NULL;
 }
 
+bool tui_overview_has(const struct tui *t, enum worker_lane lane)
+{
+    return lane == WORKER_LANE_PG ? t->have_pg : t->have_redis;
+}
+
 const int64_t *tui_inflow(const struct tui *t)
 {
     return t->inflow;
@@ -212,6 +217,8 @@ static bool tui_overview_take(struct tui *t, struct worker_reply *r)
 {
     struct worker_overview *w = r->ovw;
     uint64_t sig = 0;
+    bool pg_was_ok = t->have_pg && t->ov.pg.status == STATUS_OK;
+    bool redis_was_ok = t->have_redis && t->ov.redis.status == STATUS_OK;
     if (w == NULL)
         return false;
     if (r->lane == WORKER_LANE_PG) {
@@ -234,7 +241,9 @@ static bool tui_overview_take(struct tui *t, struct worker_reply *r)
                           p->schedules_next_run_us};
         for (size_t i = 0; i < sizeof(vals) / sizeof(vals[0]); i++)
             sig = tui_mix(sig, vals[i]);
-        bool changed = sig != t->pg_sig;
+            /* Back after a failure is a change too: views that failed read
+         * again. */
+        bool changed = sig != t->pg_sig || (!pg_was_ok && w->ov.pg.status == STATUS_OK);
         t->pg_sig = sig;
         return changed;
     }
@@ -254,7 +263,7 @@ static bool tui_overview_take(struct tui *t, struct worker_reply *r)
                       d->circuits_forced, d->circuits_unknown};
     for (size_t i = 0; i < sizeof(vals) / sizeof(vals[0]); i++)
         sig = tui_mix(sig, vals[i]);
-    bool changed = sig != t->redis_sig;
+    bool changed = sig != t->redis_sig || (!redis_was_ok && w->ov.redis.status == STATUS_OK);
     t->redis_sig = sig;
     return changed;
 }
@@ -578,8 +587,12 @@ static void tui_health_text(struct tui *t, enum worker_lane lane, struct frame_h
         gmtime_r(&secs, &tm);
         strftime(since, sizeof(since), "%H:%M:%S", &tm);
         int64_t retry = health_retry_in_ms(&h.health, now_ms);
-        snprintf(out->text, sizeof(out->text), "down since %s, retry %llds", since,
-                 (long long)((retry + 999) / 1000));
+        if (h.busy)
+            snprintf(out->text, sizeof(out->text), "down since %s, trying %llds", since,
+                     (long long)((t->now_us - h.busy_since_us) / 1000000));
+        else
+            snprintf(out->text, sizeof(out->text), "down since %s, retry %llds", since,
+                     (long long)((retry + 999) / 1000));
         out->role = ROLE_HEALTH_DOWN;
     } else if (h.busy && (t->now_us - h.busy_since_us) / 1000 > TUI_SLOW_MS) {
         snprintf(out->text, sizeof(out->text), "waiting %llds",
@@ -620,7 +633,10 @@ static void tui_render(struct tui *t)
     tui_health_text(t, WORKER_LANE_PG, &hs[0]);
     tui_health_text(t, WORKER_LANE_REDIS, &hs[1]);
     frame_header(stdscr, t->cols, config_str(t->s->cfg, OPTION_PROFILE),
-                 config_str(t->s->cfg, OPTION_OPERATOR), config_bool(t->s->cfg, OPTION_READ_ONLY),
+                 config_str(t->s->cfg, OPTION_OPERATOR) != NULL
+                     ? config_str(t->s->cfg, OPTION_OPERATOR)
+                     : "?",
+                 config_bool(t->s->cfg, OPTION_READ_ONLY),
                  hs, 2);
 
     struct frame_tab tabs[TUI_VIEWS];
@@ -719,8 +735,12 @@ static enum status tui_theme_initial(struct tui *t, struct error *err)
     enum status rc = theme_load(name, ud, dd, &t->theme, err);
     free(ud);
     free(dd);
+    if (rc == STATUS_NOT_FOUND) {
+        /* A theme that is not there is bad input, like a bad flag. */
+        err->status = rc = STATUS_USAGE;
+    }
     if (rc != STATUS_OK)
-        return rc == STATUS_NOT_FOUND ? error_set(err, STATUS_USAGE, "%s", err->msg) : rc;
+        return rc;
     t->colour = no_color == NULL || no_color[0] == '\0';
     return STATUS_OK;
 }
@@ -786,6 +806,8 @@ enum status tui_run(struct session *s, struct error *err)
     tui_screen_start(t);
     screen = true;
     t->now_us = time_now_us();
+    /* Neither half has answered yet. */
+    t->ov.pg.status = t->ov.redis.status = STATUS_UNAVAILABLE;
     for (size_t i = 0; i < TUI_VIEWS; i++) {
         t->views[i].ops = tui_view_table[i];
         t->views[i].slot_base = (unsigned)((i + 1) * TUI_SLOTS_PER_VIEW);

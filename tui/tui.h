@@ -54,6 +54,8 @@ int64_t tui_now_us(const struct tui *t);
  * before the first reply. Extras: inflow per minute and next runs. */
 const struct overview *tui_overview(const struct tui *t);
 const int64_t *tui_inflow(const struct tui *t);
+/* True once lane's half of the overview has answered at least once. */
+bool tui_overview_has(const struct tui *t, enum worker_lane lane);
 const json_t *tui_next_runs(const struct tui *t);
 
 /* The worker slot range of a view: views use slot_base + 0..7. */

@@ -83,6 +83,14 @@ static bool view_overview_down(struct tui *t, const struct overview_backend *b,
     if (b->status == STATUS_OK)
         return false;
     char down[600];
+    struct worker_health h;
+    tui_health(t, lane, &h);
+    if (!tui_overview_has(t, lane) || h.health.state == HEALTH_UNKNOWN) {
+        /* Not an outage yet: the first answer is still on its way. */
+        draw_printf(win, y, x, w, ROLE_DIM, 0, "waiting for %s%s",
+                    lane == WORKER_LANE_PG ? "PostgreSQL" : "Redis", DRAW_ELLIPSIS);
+        return true;
+    }
     if (b->status == STATUS_UNAVAILABLE || !b->up)
         tui_down_text(t, lane, down, sizeof(down));
     else
@@ -132,7 +140,7 @@ static void view_overview_draw(struct view *v, struct tui *t, WINDOW *win, int y
     char a[96], b[64];
 
     if (ov == NULL) {
-        draw_text(win, y + 1, x + 2, w - 2, "collecting…", ROLE_DIM, 0);
+        draw_text(win, y + 1, x + 2, w - 2, "collecting", ROLE_DIM, 0);
         return;
     }
     row++;
@@ -178,7 +186,7 @@ static void view_overview_draw(struct view *v, struct tui *t, WINDOW *win, int y
             draw_text(win, row, rx, rx_end - rx, "none", ROLE_DIM, 0);
         for (size_t i = 0; i < ov->rdo.nreasons && i < 4 && rx < rx_end - 4; i++) {
             rx +=
-                draw_printf(win, row, rx, rx_end - rx, ROLE_DEFAULT, 0, "%s%s %lld", i ? " · " : "",
+                draw_printf(win, row, rx, rx_end - rx, ROLE_DEFAULT, 0, "%s%s %lld", i ? DRAW_DOT : "",
                             ov->rdo.reasons[i].name, (long long)ov->rdo.reasons[i].count);
         }
     }
@@ -221,7 +229,7 @@ static void view_overview_draw(struct view *v, struct tui *t, WINDOW *win, int y
             a[0] = '\0';
             if (iso != NULL && time_parse_iso(iso, &at))
                 view_overview_clock(at, a, sizeof(a));
-            sx += draw_printf(win, row, sx, x + w - sx, ROLE_DEFAULT, 0, "%s%s %s", i ? " · " : "",
+            sx += draw_printf(win, row, sx, x + w - sx, ROLE_DEFAULT, 0, "%s%s %s", i ? DRAW_DOT : "",
                               json_string_value(json_object_get(r, "schedule_id"))
                                   ? json_string_value(json_object_get(r, "schedule_id"))
                                   : "?",
@@ -237,8 +245,17 @@ static void view_overview_draw(struct view *v, struct tui *t, WINDOW *win, int y
         draw_text(win, row, x + 1, w - 2, "Alerts", ROLE_TITLE, 0);
         row++;
     }
-    if (o->nalerts == 0 && row < y + h)
+    bool partial = ov->pg.status != STATUS_OK || ov->redis.status != STATUS_OK;
+    if (partial && row < y + h) {
+        /* Say what the alerts cannot know rather than "none". */
+        draw_printf(win, row++, x + 3, w - 4, ROLE_HEALTH_DOWN, 0,
+                    "alerts cover only what answered: %s has not",
+                    ov->pg.status != STATUS_OK && ov->redis.status != STATUS_OK ? "neither store"
+                    : ov->pg.status != STATUS_OK                                ? "PostgreSQL"
+                                                                                : "Redis");
+    } else if (o->nalerts == 0 && row < y + h) {
         draw_text(win, row, x + 3, w - 4, "none: every threshold of seed 000 holds", ROLE_DIM, 0);
+    }
     for (size_t i = 0; i < o->nalerts && row < y + h; i++, row++) {
         bool sel = i == o->sel;
         draw_fill(win, row, x + 1, w - 2, sel ? ROLE_SELECTED : ROLE_ALERT);

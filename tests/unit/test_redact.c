@@ -88,12 +88,47 @@ static void test_empty_list_and_scalars(void **state)
     redact_done(&r);
 }
 
+/* Writers store events as JSON text, and a malformed event keeps its raw
+ * data: the fields inside a string are masked too. */
+static void test_strings_holding_json_or_raw_text(void **state)
+{
+    (void)state;
+    struct redact r;
+    size_t masked = 0;
+    redact_init(&r, spec_list, sizeof(spec_list) / sizeof(spec_list[0]));
+    json_t *v = json_pack("{s:s, s:s, s:s, s:s}",
+                          "original_event", "{\"order\": 7, \"customer_email\": \"a@b.c\"}",
+                          "data_raw", "{\"password\": \"hunter2\", \"n\": 1, \"token\": abc, oops",
+                          "error_message", "timeout: \"upstream\" did not answer",
+                          "plain", "no secrets here");
+    json_t *c = redact_copy(&r, v, &masked);
+    assert_int_equal(masked, 3);
+    json_t *inner = json_loads(json_string_value(json_object_get(c, "original_event")), 0, NULL);
+    assert_non_null(inner);
+    assert_string_equal(json_string_value(json_object_get(inner, "customer_email")), REDACT_MASK);
+    assert_int_equal(json_integer_value(json_object_get(inner, "order")), 7);
+    json_decref(inner);
+    const char *raw = json_string_value(json_object_get(c, "data_raw"));
+    assert_null(strstr(raw, "hunter2"));
+    assert_null(strstr(raw, "abc"));
+    assert_non_null(strstr(raw, "\"n\": 1"));
+    assert_non_null(strstr(raw, "oops"));
+    /* Untouched when nothing inside matches. */
+    assert_string_equal(json_string_value(json_object_get(c, "error_message")),
+                        "timeout: \"upstream\" did not answer");
+    assert_string_equal(json_string_value(json_object_get(c, "plain")), "no secrets here");
+    json_decref(c);
+    json_decref(v);
+    redact_done(&r);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_matches),
         cmocka_unit_test(test_copy_masks_at_every_depth),
         cmocka_unit_test(test_empty_list_and_scalars),
+        cmocka_unit_test(test_strings_holding_json_or_raw_text),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
