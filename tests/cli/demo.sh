@@ -1,8 +1,12 @@
 # opsdeck demo in a real terminal (tmux): private stores in a folder of its
-# own, the schema, the simulator and a refreshing view; Ctrl-C and a
-# SIGKILL of the demo both leave no process behind; a second demo
-# attaches; --keep prints how to connect and --stop ends it.
+# own, the schema, the simulator and the console on them; q, Ctrl-C and a
+# SIGKILL of the demo all leave no process behind; a second demo attaches
+# (the console on a terminal, the status elsewhere) and leaving it leaves
+# the first running; --keep prints how to connect and --stop ends it.
 . "$OPSDECK_SRCDIR/tests/harness/lib.sh"
+
+OPSDECK_THEMES_DIR=$OPSDECK_SRCDIR/themes
+export OPSDECK_THEMES_DIR
 
 dir=$TEST_TMP/demo
 sock=$TEST_TMP/tmux.sock
@@ -27,10 +31,19 @@ alive()
 }
 
 tm new-session -d -s demo -x 120 -y 40 "'$OPSDECK' demo --dir '$dir' --rate 4; echo DEMO-EXIT \$?; sleep 300"
-wait_until 60 "the demo shows the stores" "tm capture-pane -p -t demo | grep -q '^sagas .* running'"
+wait_until 60 "the demo opens the console on its stores" \
+    "tm capture-pane -p -t demo | grep -Eq '^ +Sagas +running [0-9]+ ' && tm capture-pane -p -t demo | grep -q 'pg up  redis up'"
 screen=$(tm capture-pane -p -t demo)
-assert_match "opsdeck demo in $dir \\(started here\\)" "$screen" "it says where it runs"
-assert_match 'schema wf v[0-9]+/[0-9]+' "$screen" "the schema is applied"
+header=$(printf '%s\n' "$screen" | sed -n 1p)
+assert_match '^ opsdeck · default · ' "$header" "the console's header"
+if printf '%s' "$header" | grep -q '^ opsdeck · default · tester '; then
+    ok "the header names the operator"
+else
+    bug "the demo console's header does not name the operator: [$(printf "%s" "$header" | tr -s " ")]"
+fi
+assert_match "^opsdeck demo in $dir \\(started here\\); q stops it *\$" "$(printf '%s\n' "$screen" | sed -n 40p)" \
+    "the message line says where it runs and that q stops it"
+assert_no_match 'schema not migrated|migrate' "$screen" "the schema is applied (no alert)"
 wait_until 30 "the simulator moves things" "grep -q 'completed' '$dir/sim.log'"
 ls "$dir/run" | grep -q 'redis.sock' || fail "redis listens on a unix socket in the demo folder"
 assert_eq "" "$(grep -E '^(listen|port)' "$dir/opsdeck.conf" || true)" "no network settings written"
@@ -50,6 +63,20 @@ alive "$owner_pids" || fail "leaving the attached demo stopped the first"
 run status --postgres "$(sed -n 's/^postgres = //p' "$dir/opsdeck.conf")" \
     --redis "$(sed -n 's/^redis = //p' "$dir/opsdeck.conf")"
 expect_rc 0 "the first demo's stores still answer"
+assert_match 'schema wf v[0-9]+/[0-9]+' "$out" "the schema is applied"
+
+# A second demo on a terminal attaches with a console of its own; q there
+# leaves the first running.
+tm new-window -d -t demo -n attach "'$OPSDECK' demo --dir '$dir'; echo ATTACH-EXIT \$?; sleep 300"
+wait_until 30 "an attached demo opens the console" \
+    "tm capture-pane -p -t demo:attach | grep -q '^opsdeck demo in $dir (attached); q leaves it running'"
+wait_until 30 "on the same stores" "tm capture-pane -p -t demo:attach | grep -q 'pg up  redis up'"
+tm send-keys -t demo:attach q
+wait_until 10 "q leaves the attached console with status 0" \
+    "tm capture-pane -p -t demo:attach | grep -q '^ATTACH-EXIT 0'"
+alive "$owner_pids" || fail "leaving the attached console stopped the first demo"
+ok "the first demo still runs"
+tm kill-window -t demo:attach
 
 # Ctrl-C stops everything it started.
 tm send-keys -t demo C-c
@@ -63,7 +90,7 @@ assert_match 'engine stopped' "$(tail -n 1 "$dir/sim.log")" "the simulator stopp
 tm kill-server
 sock=$TEST_TMP/tmux2.sock
 tm new-session -d -s demo -x 120 -y 40 "'$OPSDECK' demo --dir '$dir'; sleep 300"
-wait_until 60 "the demo starts again on its old data" "tm capture-pane -p -t demo | grep -q '^sagas .* running'"
+wait_until 60 "the demo starts again on its old data" "tm capture-pane -p -t demo | grep -Eq '^ +Sagas +running [0-9]+ '"
 killed_pids=$(pids)
 kill -KILL "$(cut -d' ' -f1 "$dir/demo.pid")"
 wait_until 30 "no process of the demo is left after SIGKILL" "! alive '$killed_pids'"
@@ -72,10 +99,23 @@ tm kill-server
 # A killed terminal (SIGHUP to the demo) stops it all too.
 sock=$TEST_TMP/tmux3.sock
 tm new-session -d -s demo -x 120 -y 40 "'$OPSDECK' demo --dir '$dir'"
-wait_until 60 "the demo starts a third time" "tm capture-pane -p -t demo | grep -q '^sagas .* running'"
+wait_until 60 "the demo starts a third time" "tm capture-pane -p -t demo | grep -Eq '^ +Sagas +running [0-9]+ '"
 hup_pids=$(pids)
 tm kill-server
 wait_until 30 "no process of the demo is left after its terminal is gone" "! alive '$hup_pids'"
+
+# q in the demo's console ends the demo and everything it started.
+sock=$TEST_TMP/tmux4.sock
+tm new-session -d -s demo -x 80 -y 24 "'$OPSDECK' demo --dir '$dir'; echo DEMO-EXIT \$?; sleep 300"
+wait_until 60 "the demo starts a fourth time" "tm capture-pane -p -t demo | grep -Eq '^ +Sagas +running [0-9]+ '"
+q_pids=$(pids)
+tm send-keys -t demo 4
+wait_until 10 "its console answers keys" "tm capture-pane -p -t demo | grep -Eq '^ FAILED +REASON'"
+tm send-keys -t demo q
+wait_until 30 "q ends the demo with status 0" "tm capture-pane -p -t demo | grep -q 'DEMO-EXIT 0'"
+assert_match 'demo stopped; its data stays' "$(tm capture-pane -p -t demo)" "it says so"
+wait_until 15 "no process of the demo is left after q" "! alive '$q_pids'"
+tm kill-server
 
 # --keep leaves it running and says how to connect; --stop ends it.
 run demo --dir "$dir" --keep
@@ -96,4 +136,5 @@ wait_until 15 "no process of the kept demo is left" "! alive '$kept_pids'"
 run demo --stop --dir "$dir"
 expect_rc 0 "stopping twice"
 assert_match "no demo running" "$out" "says there was nothing to stop"
+check_bugs
 finish
