@@ -44,4 +44,43 @@ vg --config "$TEST_TMP/bad.conf" status
 kill -STOP "$(pid_of redis)"
 vg --command-timeout 500ms status
 kill -CONT "$(pid_of redis)"
+
+# The console: every view, a detail, a filter, a theme, a resize, a
+# frozen store, then :q. Its worker threads run under valgrind too.
+real=$OPSDECK
+cat >"$TEST_TMP/vgwrap" <<EOF2
+#!/bin/sh
+exec valgrind -q --leak-check=full --show-leak-kinds=definite --errors-for-leak-kinds=definite --error-exitcode=99 \
+    --log-file="$TEST_TMP/vgc.log" "$real" "\$@"
+EOF2
+chmod +x "$TEST_TMP/vgwrap"
+OPSDECK="$TEST_TMP/vgwrap"
+console_start 120x40
+wait_screen 'Alerts' 30 "the Overview under valgrind"
+for k in 2 3 4 5 6 7 4; do
+    keys "$k"
+    sleep 1
+done
+keys Enter
+sleep 1
+keys / 'reason=validation_failed 24h' Enter
+sleep 1
+keys : 'theme light' Enter
+sleep 1
+tmx resize-window -t c -x 80 -y 24
+sleep 1
+keys Enter
+sleep 1
+keys Escape
+redis_freeze
+keys 1 4
+sleep 2
+redis_thaw
+keys : q Enter
+wait_until 60 "the console under valgrind exits" "[ -s '$TEST_TMP/console.rc' ]"
+OPSDECK=$real
+rc=$(cat "$TEST_TMP/console.rc")
+[ "$rc" -ne 99 ] || { cat "$TEST_TMP/vgc.log" >&2; fail "valgrind found errors in the console"; }
+[ ! -s "$TEST_TMP/vgc.log" ] || { cat "$TEST_TMP/vgc.log" >&2; fail "valgrind reported on the console"; }
+ok "valgrind clean: the console (exit $rc)"
 finish
