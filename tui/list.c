@@ -608,13 +608,7 @@ bool list_filter(struct view *v, struct tui *t, const char *text)
     }
     filter_done(&l->filter);
     l->filter = f;
-    list_nav_clear(l);
-    list_back_clear(l);
-    free(l->after);
-    l->after = NULL;
-    l->land = LIST_LAND_FIRST;
-    l->top = 0;
-    list_fetch(v, t, false);
+    list_page_first(v, t);
     return true;
 }
 
