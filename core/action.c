@@ -85,10 +85,15 @@ enum status action_confirm(const struct command *cmd, const struct command_args 
     buf_done(&b);
     if (command_arg(cmd, a, "--yes") != NULL)
         return STATUS_OK;
+    /* Captured (a console worker), stdin is not ours to read even when it
+     * is a terminal: the console asks in its own dialog and passes --yes. */
+    if (out_capturing())
+        return error_set(err, STATUS_USAGE, "a bulk action needs --yes when it cannot ask on "
+                         "a terminal; nothing changed");
     if (!isatty(STDIN_FILENO))
         return error_set(err, STATUS_USAGE, "a bulk action needs --yes when stdin is not a "
                          "terminal; nothing changed");
-    fprintf(stderr, "Type yes to go on: ");
+    fprintf(out_diag(), "Type yes to go on: ");
     char line[16];
     if (fgets(line, sizeof(line), stdin) == NULL || strcmp(line, "yes\n") != 0)
         return error_set(err, STATUS_USAGE, "not confirmed; nothing changed");

@@ -70,18 +70,18 @@ static enum status cli_global(struct cli *cli, int argc, char **argv, int *i, bo
     return STATUS_OK;
 }
 
-static enum status cli_verb_flag(struct cli *cli, int argc, char **argv, int *i, bool *taken,
-                                 struct error *err)
+static enum status cli_verb_flag(const struct command *cmd, struct command_args *a, int argc,
+                                 char **argv, int *i, bool *taken, struct error *err)
 {
     char name[128];
     const char *value;
     const char *flag = cli_split(argv[*i], name, sizeof(name), &value);
-    int idx = command_flag_index(cli->cmd, flag);
+    int idx = command_flag_index(cmd, flag);
 
     *taken = false;
     if (idx < 0)
         return STATUS_OK;
-    const struct command_flag *f = &cli->cmd->opts[idx];
+    const struct command_flag *f = &cmd->opts[idx];
     if (f->metavar == NULL) {
         if (value != NULL)
             return error_set(err, STATUS_USAGE, "%s takes no value", f->name);
@@ -91,17 +91,65 @@ static enum status cli_verb_flag(struct cli *cli, int argc, char **argv, int *i,
             return error_set(err, STATUS_USAGE, "%s needs a value (%s)", f->name, f->metavar);
         value = argv[++*i];
     }
-    cli->args.value[idx] = value;
+    a->value[idx] = value;
     *taken = true;
     return STATUS_OK;
+}
+
+/* What follows the verb's name: its own flags, positional arguments (all
+ * after "--"), and, when cli is given, global flags. pos holds argc
+ * entries. With cli->help set the number of arguments is not checked. */
+static enum status cli_verb_args(const struct command *cmd, struct cli *cli, int argc,
+                                 char **argv, struct command_args *a, const char **pos,
+                                 struct error *err)
+{
+    enum status rc;
+    bool taken, dashdash = false;
+    size_t npos = 0;
+
+    a->pos = pos;
+    for (int i = 0; i < argc; i++) {
+        if (!dashdash && strcmp(argv[i], "--") == 0) {
+            dashdash = true;
+            continue;
+        }
+        if (!dashdash && cli_is_flag(argv[i])) {
+            if ((rc = cli_verb_flag(cmd, a, argc, argv, &i, &taken, err)) != STATUS_OK)
+                return rc;
+            if (!taken && cli != NULL &&
+                (rc = cli_global(cli, argc, argv, &i, &taken, err)) != STATUS_OK)
+                return rc;
+            if (!taken)
+                return error_set(err, STATUS_USAGE, "unknown flag %s for 'opsdeck %s'; see "
+                                 "opsdeck %s --help", argv[i], cmd->name, cmd->name);
+            continue;
+        }
+        pos[npos++] = argv[i];
+    }
+    a->npos = npos;
+    if (cli != NULL && cli->help)
+        return STATUS_OK;
+    if (npos < cmd->min_args)
+        return error_set(err, STATUS_USAGE, "'opsdeck %s' needs %s%s", cmd->name, cmd->usage,
+                         "; see --help");
+    if (npos > cmd->max_args)
+        return error_set(err, STATUS_USAGE, "unexpected argument '%s' for 'opsdeck %s'",
+                         pos[cmd->max_args], cmd->name);
+    return STATUS_OK;
+}
+
+enum status cli_parse_verb_args(const struct command *cmd, int argc, char **argv,
+                                struct command_args *a, const char **pos, struct error *err)
+{
+    memset(a, 0, sizeof(*a));
+    return cli_verb_args(cmd, NULL, argc, argv, a, pos, err);
 }
 
 enum status cli_parse(struct cli *cli, int argc, char **argv, struct error *err)
 {
     enum status rc;
-    bool taken, dashdash = false;
+    bool taken;
     int i = 1;
-    size_t npos = 0;
 
     memset(cli, 0, sizeof(*cli));
     cli->pos = xcalloc((size_t)argc + 1, sizeof(*cli->pos));
@@ -141,33 +189,7 @@ enum status cli_parse(struct cli *cli, int argc, char **argv, struct error *err)
     i += (int)used;
 
     /* The rest: the verb's flags, global flags and positional arguments. */
-    for (; i < argc; i++) {
-        if (!dashdash && strcmp(argv[i], "--") == 0) {
-            dashdash = true;
-            continue;
-        }
-        if (!dashdash && cli_is_flag(argv[i])) {
-            if ((rc = cli_verb_flag(cli, argc, argv, &i, &taken, err)) != STATUS_OK)
-                return rc;
-            if (!taken && (rc = cli_global(cli, argc, argv, &i, &taken, err)) != STATUS_OK)
-                return rc;
-            if (!taken)
-                return error_set(err, STATUS_USAGE, "unknown flag %s for 'opsdeck %s'; see "
-                                 "opsdeck %s --help", argv[i], cli->cmd->name, cli->cmd->name);
-            continue;
-        }
-        cli->pos[npos++] = argv[i];
-    }
-    cli->args.npos = npos;
-    if (cli->help)
-        return STATUS_OK;
-    if (npos < cli->cmd->min_args)
-        return error_set(err, STATUS_USAGE, "'opsdeck %s' needs %s%s", cli->cmd->name,
-                         cli->cmd->usage, "; see --help");
-    if (npos > cli->cmd->max_args)
-        return error_set(err, STATUS_USAGE, "unexpected argument '%s' for 'opsdeck %s'",
-                         cli->pos[cli->cmd->max_args], cli->cmd->name);
-    return STATUS_OK;
+    return cli_verb_args(cli->cmd, cli, argc - i, argv + i, &cli->args, cli->pos, err);
 }
 
 void cli_done(struct cli *cli)

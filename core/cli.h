@@ -34,6 +34,15 @@ struct cli {
 enum status cli_parse(struct cli *cli, int argc, char **argv, struct error *err);
 void cli_done(struct cli *cli);
 
+/* Parses a verb's own arguments, argv[0..argc) exactly as they follow the
+ * verb's name on a command line ({"apr-7", "--note", "ok", "--yes"}), into
+ * a the way cli_parse does: cmd's flags, positional arguments (all after
+ * "--"), their number checked against the row. Global flags are not taken
+ * (STATUS_USAGE, as any unknown flag). pos is the caller's storage for at
+ * least argc entries; a->pos points into it and the strings stay argv's. */
+enum status cli_parse_verb_args(const struct command *cmd, int argc, char **argv,
+                                struct command_args *a, const char **pos, struct error *err);
+
 /* Builds the effective configuration: defaults, the config file (--config,
  * OPSDECK_CONFIG or the default path) and its profile (--profile,
  * OPSDECK_PROFILE or "default"), OPSDECK_* variables, then the flags. */

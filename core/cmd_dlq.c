@@ -545,7 +545,8 @@ static enum status cmd_dlq_replay_run(struct session *s, const struct command *c
     /* A bulk replay is a job: its progress hash, counted by the scripts
      * that send, lets a run with the same key resume it. */
     bool job = !dry && (all || n > 1);
-    bool progress = job && isatty(STDERR_FILENO);
+    /* Drawn on the operator's terminal only: never into a capture. */
+    bool progress = job && !out_capturing() && isatty(STDERR_FILENO);
     action_redis_ctx(s, cmd, a, &ident, &ctx, &key, NULL);
     action_tally_init(&t, s);
     if (job &&
@@ -557,6 +558,14 @@ static enum status cmd_dlq_replay_run(struct session *s, const struct command *c
     for (size_t i = 0; i < n && rc == STATUS_OK; i += chunk) {
         int64_t t0 = time_mono_ms();
         size_t k = n - i < chunk ? n - i : chunk;
+        /* Cancelled (the console's worker): stop between chunks, as any
+         * failure does, so the job is left interrupted and resumable. */
+        if (s->cancel != NULL && *s->cancel) {
+            rc = error_set(err, STATUS_REFUSED, "cancelled after %zu of %zu", i, n);
+            if (progress)
+                cmd_dlq_replay_progress(i, n, start, rate, true);
+            break;
+        }
         if (progress)
             fputs("\r\033[K", stderr);
         rc = cmd_dlq_replay_chunk(s, c, &ctx, force, job, dry, ids + i, k, &t, &would, err);
@@ -807,8 +816,8 @@ static enum status cmd_dlq_export_run(struct session *s, const struct command *c
         if (rc != STATUS_OK)
             unlink(tmp);
         else
-            fprintf(stderr, "opsdeck: exported %zu event%s to %s%s\n", count, count == 1 ? "" : "s",
-                    output, unmask ? " (unmasked)" : "");
+            fprintf(out_diag(), "opsdeck: exported %zu event%s to %s%s\n", count,
+                    count == 1 ? "" : "s", output, unmask ? " (unmasked)" : "");
     }
 out:
     free(cursor);

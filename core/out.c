@@ -10,6 +10,10 @@
 #include "util/sanitize.h"
 #include "util/xmalloc.h"
 
+/* The capture of out_capture_begin; NULL: stderr. Per thread, so a verb
+ * run by a console worker never reaches the console's terminal. */
+static _Thread_local FILE *out_capture;
+
 size_t out_json_flags(FILE *f)
 {
     /* On a terminal, JSON shows every non-ASCII character as \uXXXX: a
@@ -59,6 +63,31 @@ char *out_safe(const struct session *s, const char *text, size_t width)
 void out_error(const char *msg)
 {
     char *safe = sanitize_dup(msg, sanitize_terminal_flags());
-    fprintf(stderr, "opsdeck: %s\n", safe);
+    fprintf(out_diag(), "opsdeck: %s\n", safe);
     free(safe);
+}
+
+void out_capture_begin(FILE *diag)
+{
+    out_capture = diag;
+}
+
+void out_capture_end(void)
+{
+    out_capture = NULL;
+}
+
+bool out_capturing(void)
+{
+    return out_capture != NULL;
+}
+
+FILE *out_diag(void)
+{
+    return out_capture != NULL ? out_capture : stderr;
+}
+
+bool out_interactive(void)
+{
+    return out_capture == NULL && isatty(STDIN_FILENO) && isatty(STDERR_FILENO);
 }

@@ -3,6 +3,7 @@
 #ifndef OPSDECK_CORE_OUT_H
 #define OPSDECK_CORE_OUT_H
 
+#include <stdbool.h>
 #include <stdio.h>
 
 #include <jansson.h>
@@ -29,7 +30,26 @@ void out_printf(struct session *s, const char *fmt, ...) __attribute__((format(p
  * limit). Heap string, caller frees. NULL gives "". */
 char *out_safe(const struct session *s, const char *text, size_t width);
 
-/* Prints "opsdeck: <message>" on stderr, the message sanitized. */
+/* Prints "opsdeck: <message>" on this thread's diagnostics stream
+ * (out_diag: stderr unless captured), the message sanitized. */
 void out_error(const char *msg);
+
+/* Captures this thread's diagnostics: until out_capture_end, out_error and
+ * the notes of the action verbs (blast radius, job lines) go to diag
+ * (borrowed: the caller keeps it open until then) instead of stderr, and
+ * no verb asks on the terminal or draws progress. Other threads are not
+ * affected. Not nested: a second begin replaces the first stream. */
+void out_capture_begin(FILE *diag);
+void out_capture_end(void);
+
+/* True while this thread's diagnostics are captured. */
+bool out_capturing(void);
+
+/* Where this thread's diagnostics go: the captured stream, else stderr. */
+FILE *out_diag(void);
+
+/* True when this thread may talk with the operator: nothing is captured
+ * and both stdin and stderr are terminals. */
+bool out_interactive(void);
 
 #endif

@@ -15,7 +15,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "backends/redis_actions.h"
+#include "core/cli.h"
 #include "core/command.h"
+#include "core/out.h"
 #include "core/session.h"
 #include "core/worker.h"
 #include "util/timeutil.h"
@@ -37,8 +40,11 @@ struct worker_thread {
     struct session *s;
     struct worker_request **queue; /* (lock) oldest first */
     size_t nqueue, capqueue;
-    struct worker_health health; /* (lock) copied after every call */
-    char setup_err[256];         /* why the Redis handle could not be made */
+    struct worker_health health;  /* (lock) copied after every call */
+    char setup_err[256];          /* why the Redis handle could not be made */
+    unsigned running_cancel;      /* (lock) the running RUN's cancel_slot, else 0 */
+    volatile sig_atomic_t cancel; /* set (under the lock) by worker_cancel; the running
+                                   * verb polls it through its session */
 
     /* PG lane only. */
     struct pg_conn *listen;
@@ -239,6 +245,19 @@ static enum status worker_show(struct worker_thread *t, struct worker_request *r
     return req->show->fetch_one(t->s, req->id, &r->item, &r->err);
 }
 
+/* A replay job's hash, for a progress bar while the job runs on another
+ * lane. */
+static enum status worker_job(struct worker_thread *t, struct worker_request *req,
+                              struct worker_reply *r)
+{
+    struct redis_conn *c;
+    enum status st = session_redis(t->s, &c, &r->err);
+    if (st != STATUS_OK)
+        return st;
+    return redis_actions_job_get(c, config_str(t->s->cfg, OPTION_DLQ_PREFIX), req->id,
+                                 &r->item, &r->err);
+}
+
 static enum status worker_overview_pg(struct worker_thread *t, struct worker_overview *ovw,
                                       struct error *err)
 {
@@ -310,6 +329,77 @@ static enum status worker_overview(struct worker_thread *t, struct worker_reply 
     return st;
 }
 
+/* Closes a memstream (f may be NULL) and takes its text, "" when there is
+ * none: *buf is set by the close. */
+static char *worker_memstream_take(FILE *f, char **buf)
+{
+    if (f != NULL && fclose(f) != 0)
+        xfatal("worker: cannot keep a verb's output: %s", strerror(errno));
+    return *buf != NULL ? *buf : xstrdup("");
+}
+
+/* A verb as the command line runs it (see cli_main), its stdout and stderr
+ * kept in the reply. */
+static enum status worker_run_verb(struct worker_thread *t, struct worker_request *req,
+                                   struct worker_reply *r)
+{
+    const struct command *cmd = req->cmd;
+    struct session *s = t->s;
+    struct command_args args;
+    const char **pos = NULL;
+    char *text = NULL, *diag = NULL;
+    size_t ntext = 0, ndiag = 0;
+    FILE *out = NULL, *err_f = NULL, *saved_out = s->out;
+    bool saved_json = s->json;
+    enum status st;
+
+    if (cmd == NULL || cmd->run == NULL) {
+        st = error_set(&r->err, STATUS_USAGE, "%s cannot be run",
+                       cmd != NULL ? cmd->name : "(no verb)");
+        goto out;
+    }
+    /* These manage the terminal, processes or files of their own. */
+    if (cmd->flags & COMMAND_NO_CONFIG) {
+        st = error_set(&r->err, STATUS_USAGE, "'opsdeck %s' does not run inside the console",
+                       cmd->name);
+        goto out;
+    }
+    if (req->argc > INT_MAX) {
+        st = error_set(&r->err, STATUS_USAGE, "too many arguments for 'opsdeck %s'", cmd->name);
+        goto out;
+    }
+    pos = xcalloc(req->argc + 1, sizeof(*pos));
+    st = cli_parse_verb_args(cmd, (int)req->argc, req->argv, &args, pos, &r->err);
+    if (st != STATUS_OK)
+        goto out;
+    if (command_writes(cmd, &args) && config_bool(s->cfg, OPTION_READ_ONLY)) {
+        st = error_set(&r->err, STATUS_DENIED,
+                       "read-only mode (%s): 'opsdeck %s' would change "
+                       "the store; nothing changed",
+                       config_origin(s->cfg, OPTION_READ_ONLY), cmd->name);
+        goto out;
+    }
+
+    out = open_memstream(&text, &ntext);
+    err_f = open_memstream(&diag, &ndiag);
+    if (out == NULL || err_f == NULL)
+        xfatal("worker: open_memstream: %s", strerror(errno));
+    s->out = out;
+    s->json = false; /* the console reads text lines */
+    s->cancel = &t->cancel;
+    out_capture_begin(err_f);
+    st = cmd->run(s, cmd, &args, &r->err);
+    out_capture_end();
+    s->cancel = NULL;
+    s->json = saved_json;
+    s->out = saved_out;
+out:
+    r->text = worker_memstream_take(out, &text);
+    r->diag = worker_memstream_take(err_f, &diag);
+    free(pos);
+    return st;
+}
+
 /* Runs req (taken) and posts its reply. */
 static void worker_run(struct worker_thread *t, struct worker_request *req)
 {
@@ -332,8 +422,15 @@ static void worker_run(struct worker_thread *t, struct worker_request *req)
     case WORKER_SHOW:
         st = worker_show(t, req, r);
         break;
+    case WORKER_JOB:
+        st = req->id != NULL ? worker_job(t, req, r)
+                             : error_set(&r->err, STATUS_USAGE, "job: no id");
+        break;
     case WORKER_OVERVIEW:
         st = worker_overview(t, r);
+        break;
+    case WORKER_RUN:
+        st = worker_run_verb(t, req, r);
         break;
     default:
         st = error_set(&r->err, STATUS_USAGE, "worker: request kind %d is a reply only",
@@ -356,6 +453,7 @@ static void worker_run(struct worker_thread *t, struct worker_request *req)
     worker_health_copy(t);
     t->health.busy = false;
     t->health.busy_since_us = 0;
+    t->running_cancel = 0;
     worker_post_locked(w, r);
     pthread_mutex_unlock(&w->lock);
 }
@@ -457,6 +555,8 @@ static void *worker_main(void *arg)
             t->nqueue--;
             t->health.busy = true;
             t->health.busy_since_us = time_now_us();
+            t->running_cancel = req->kind == WORKER_RUN ? req->cancel_slot : 0;
+            t->cancel = 0;
         }
         pthread_mutex_unlock(&w->lock);
         if (req != NULL)
@@ -588,8 +688,9 @@ uint64_t worker_submit(struct worker *w, enum worker_lane lane, struct worker_re
     pthread_mutex_lock(&w->lock);
     seq = ++w->seq;
     req->seq = seq;
-    for (size_t i = 0; i < t->nqueue && dropped == NULL; i++) {
-        if (t->queue[i]->slot == req->slot) {
+    /* An action is never dropped unanswered, nor drops another. */
+    for (size_t i = 0; i < t->nqueue && dropped == NULL && req->kind != WORKER_RUN; i++) {
+        if (t->queue[i]->slot == req->slot && t->queue[i]->kind != WORKER_RUN) {
             dropped = t->queue[i];
             t->queue[i] = req;
         }
@@ -634,6 +735,8 @@ void worker_reply_free(struct worker_reply *r)
     free(r->next);
     free(r->after);
     json_decref(r->item);
+    free(r->text);
+    free(r->diag);
     if (r->ovw != NULL) {
         overview_done(&r->ovw->ov);
         json_decref(r->ovw->next_runs);
@@ -660,5 +763,55 @@ void worker_request_free(struct worker_request *req)
     filter_done(&req->filter); /* also fine on the zero filter of other kinds */
     free(req->after);
     free(req->id);
+    for (size_t i = 0; i < req->argc; i++)
+        free(req->argv[i]);
+    free(req->argv);
     free(req);
+}
+
+struct worker_request *worker_request_run(const struct command *cmd, size_t argc,
+                                          const char *const *argv)
+{
+    struct worker_request *req = xcalloc(1, sizeof(*req));
+
+    req->kind = WORKER_RUN;
+    req->cmd = cmd;
+    req->argv = xcalloc(argc + 1, sizeof(*req->argv));
+    for (size_t i = 0; i < argc; i++)
+        req->argv[i] = xstrdup(argv[i]);
+    req->argc = argc;
+    return req;
+}
+
+void worker_cancel(struct worker *w, unsigned cancel_slot)
+{
+    if (cancel_slot == 0)
+        return;
+    pthread_mutex_lock(&w->lock);
+    for (int i = 0; i < WORKER_LANES; i++) {
+        struct worker_thread *t = &w->lanes[i];
+        size_t kept = 0;
+        if (t->running_cancel == cancel_slot)
+            t->cancel = 1;
+        for (size_t k = 0; k < t->nqueue; k++) {
+            struct worker_request *req = t->queue[k];
+            if (req->kind != WORKER_RUN || req->cancel_slot != cancel_slot) {
+                t->queue[kept++] = req;
+                continue;
+            }
+            struct worker_reply *r = xcalloc(1, sizeof(*r));
+            r->kind = WORKER_RUN;
+            r->lane = t->lane;
+            r->slot = req->slot;
+            r->seq = req->seq;
+            r->status =
+                error_set(&r->err, STATUS_REFUSED, "cancelled before it started; nothing changed");
+            r->text = xstrdup("");
+            r->diag = xstrdup("");
+            worker_post_locked(w, r);
+            worker_request_free(req);
+        }
+        t->nqueue = kept;
+    }
+    pthread_mutex_unlock(&w->lock);
 }

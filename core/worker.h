@@ -2,9 +2,11 @@
  * session (its own connections) that runs requests for one lane: the
  * PostgreSQL lane, the Redis lane, and a lane for verbs that read both
  * (the audit list). A stopped or slow server blocks only its lane, within
- * the configured timeouts, while the console answers keys. Results come
- * back through a queue whose wake-up fd the console polls. The PostgreSQL
- * lane also LISTENs on wf_changes and reports changes as they come. */
+ * the configured timeouts, while the console answers keys. Action verbs
+ * run there too, as on the command line, with their output captured.
+ * Results come back through a queue whose wake-up fd the console polls.
+ * The PostgreSQL lane also LISTENs on wf_changes and reports changes as
+ * they come. */
 #ifndef OPSDECK_CORE_WORKER_H
 #define OPSDECK_CORE_WORKER_H
 
@@ -31,6 +33,8 @@ enum worker_kind {
     WORKER_SHOW,     /* one item through a show verb's fetch_one */
     WORKER_OVERVIEW, /* the lane's half of the overview (PG or Redis) plus its extras */
     WORKER_CHANGED,  /* reply only: wf_changes said something changed (PG lane) */
+    WORKER_RUN,      /* any verb's row->run, as `opsdeck VERB ARGS` runs it */
+    WORKER_JOB,      /* a bulk replay job's progress hash: id is the job (its key) */
 };
 
 /* A request. The worker owns it once submitted. */
@@ -43,6 +47,11 @@ struct worker_request {
     char *after;                /* FETCH: owned, NULL for the first page */
     const struct command *show; /* SHOW */
     char *id;                   /* SHOW: owned */
+    const struct command *cmd;  /* RUN: the verb's row */
+    char **argv;                /* RUN: owned, argc strings, each owned: what follows the
+                                 * verb's name on a command line ({"apr-7", "--yes"}) */
+    size_t argc;                /* RUN */
+    unsigned cancel_slot;       /* RUN: the tag worker_cancel names; 0: not cancellable */
 };
 
 /* The overview extras the console draws and `status` does not print. */
@@ -66,6 +75,10 @@ struct worker_reply {
     char *after;                 /* FETCH: the request's cursor, echoed */
     json_t *item;                /* SHOW */
     struct worker_overview *ovw; /* OVERVIEW */
+    char *text;                  /* RUN: what the verb printed on stdout (text lines, never
+                                  * JSON); "" when it did not run */
+    char *diag;                  /* RUN: what it would have printed on stderr (blast radius,
+                                  * job notes), without the final error, which is err */
     int64_t took_us;
 };
 
@@ -108,5 +121,28 @@ void worker_health_get(struct worker *w, enum worker_lane lane, struct worker_he
 
 /* Frees a request that was never submitted. */
 void worker_request_free(struct worker_request *req);
+
+/* A RUN request for cmd with copies of argv[0..argc): the verb's own
+ * arguments. Submit it (on the lane of the store the verb changes) or free
+ * it with worker_request_free.
+ *
+ * A RUN does on its lane's thread what `opsdeck VERB ARGS` does: the same
+ * parsing against the row (cli_parse_verb_args; global flags are refused),
+ * the same read-only check (STATUS_DENIED, same message), then cmd->run
+ * with stdout going to reply->text and stderr to reply->diag, so nothing
+ * reaches the terminal and nothing is read from stdin: a bulk action
+ * without --yes is STATUS_USAGE. Rows that work without a configuration
+ * (help, stores, demo) are refused. RUN requests are never replaced by,
+ * nor replace, a queued request of the same slot. */
+struct worker_request *worker_request_run(const struct command *cmd, size_t argc,
+                                          const char *const *argv);
+
+/* Asks the RUN requests of cancel_slot (not 0) to stop: one running stops
+ * at its next safe point (dlq replay: between batches, leaving its job
+ * interrupted and resumable with the same --idempotency-key); verbs that
+ * do not poll finish as usual. Queued ones are dropped, each answered with
+ * STATUS_REFUSED ("cancelled before it started; nothing changed"). Does
+ * not block. */
+void worker_cancel(struct worker *w, unsigned cancel_slot);
 
 #endif

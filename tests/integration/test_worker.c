@@ -1,11 +1,14 @@
 /* The console's workers against real servers: pages, shows and the
  * overview through the PostgreSQL and Redis lanes, a queued request
  * replaced by one with the same slot, NOTIFY wf_changes arriving as one
- * CHANGED reply, a hung Redis that does not delay the PostgreSQL lane, and
+ * CHANGED reply, action verbs run as `opsdeck VERB` runs them with their
+ * output captured and the terminal untouched, a cancelled replay left
+ * resumable, a hung Redis that does not delay the PostgreSQL lane, and
  * LISTEN again after a restart.
  * Run through tests/cli/worker.sh, which provides the servers and data. */
 #include <config.h>
 
+#include <fcntl.h>
 #include <poll.h>
 #include <pthread.h>
 #include <setjmp.h>
@@ -390,6 +393,328 @@ static void test_changed(void **state)
     worker_free(w);
 }
 
+/* The first line a shell command prints, without its newline (heap). */
+static char *shell_line(const char *cmd)
+{
+    FILE *p = popen(cmd, "r");
+    char line[512] = "";
+    assert_non_null(p);
+    if (fgets(line, sizeof(line), p) == NULL)
+        line[0] = '\0';
+    line[strcspn(line, "\n")] = '\0';
+    assert_int_equal(pclose(p), 0);
+    return xstrdup(line);
+}
+
+/* SQL (no double quotes in it) as the superuser: its first value. */
+static char *psql_q(const char *sql)
+{
+    char cmd[2048];
+    snprintf(cmd, sizeof(cmd),
+             "psql -X -A -t -q -v ON_ERROR_STOP=1 -d \"$OPSDECK_POSTGRES\" -c \"%s\"", sql);
+    return shell_line(cmd);
+}
+
+static void assert_psql(const char *sql, const char *want)
+{
+    char *got = psql_q(sql);
+    if (strcmp(got, want) != 0)
+        fail_msg("%s: got '%s', want '%s'", sql, got, want);
+    free(got);
+}
+
+static char *redis_q(const char *args)
+{
+    char cmd[2048];
+    snprintf(cmd, sizeof(cmd), "redis-cli -s \"$REDIS_SOCK\" %s", args);
+    return shell_line(cmd);
+}
+
+/* Workers as the console starts them, read-only or not, with a route for
+ * the replay test. */
+static struct worker *action_worker(bool read_only)
+{
+    struct config *cfg = test_config();
+    struct error err;
+
+    assert_int_equal(
+        config_apply(cfg, OPTION_OPERATOR, "worker-test", CONFIG_FLAG, "--operator", &err),
+        STATUS_OK);
+    assert_int_equal(config_apply(cfg, OPTION_ROUTE, "wrk.events=list:wrk.replayed", CONFIG_FLAG,
+                                  "--route", &err),
+                     STATUS_OK);
+    if (read_only)
+        assert_int_equal(
+            config_apply(cfg, OPTION_READ_ONLY, "true", CONFIG_FLAG, "--read-only", &err),
+            STATUS_OK);
+    config_finish(cfg);
+    struct worker *w = worker_new(cfg, &err);
+    if (w == NULL)
+        fail_msg("worker_new: %s", err.msg);
+    config_free(cfg);
+    return w;
+}
+
+/* What reached the process's stdout and stderr while a verb ran. */
+struct quiet {
+    int saved[3];
+    int pipe[2];
+    int pty;
+};
+
+/* From here on stdin is a terminal nobody types on (a verb that asked
+ * would wait for ever) and stdout and stderr go to a pipe. No cmocka
+ * assertion until quiet_end: its messages would go to the pipe. */
+static void quiet_begin(struct quiet *q)
+{
+    fflush(stdout);
+    fflush(stderr);
+    q->pty = posix_openpt(O_RDWR | O_NOCTTY);
+    assert_true(q->pty >= 0);
+    assert_int_equal(grantpt(q->pty), 0);
+    assert_int_equal(unlockpt(q->pty), 0);
+    int slave = open(ptsname(q->pty), O_RDWR | O_NOCTTY);
+    assert_true(slave >= 0);
+    assert_int_equal(pipe(q->pipe), 0);
+    fcntl(q->pipe[0], F_SETFL, fcntl(q->pipe[0], F_GETFL) | O_NONBLOCK);
+    for (int fd = 0; fd < 3; fd++)
+        q->saved[fd] = dup(fd);
+    dup2(slave, 0);
+    dup2(q->pipe[1], 1);
+    dup2(q->pipe[1], 2);
+    close(slave);
+    close(q->pipe[1]);
+}
+
+/* Restores the three fds; returns what was written meanwhile (heap). */
+static char *quiet_end(struct quiet *q)
+{
+    char buf[4096];
+    size_t len = 0;
+    ssize_t n;
+
+    fflush(stdout);
+    fflush(stderr);
+    for (int fd = 0; fd < 3; fd++) {
+        dup2(q->saved[fd], fd);
+        close(q->saved[fd]);
+    }
+    while (len < sizeof(buf) - 1 && (n = read(q->pipe[0], buf + len, sizeof(buf) - 1 - len)) > 0)
+        len += (size_t)n;
+    buf[len] = '\0';
+    close(q->pipe[0]);
+    close(q->pty);
+    return xstrdup(buf);
+}
+
+/* Runs `opsdeck VERB ARGS...` (argv NULL-terminated) on lane; asserts that
+ * nothing reached the terminal meanwhile. */
+static struct worker_reply *run_verb(struct worker *w, enum worker_lane lane,
+                                     const struct command *cmd, const char *const *argv)
+{
+    struct quiet q;
+    size_t argc = 0;
+
+    while (argv[argc] != NULL)
+        argc++;
+    struct worker_request *req = worker_request_run(cmd, argc, argv);
+    req->slot = 20;
+    quiet_begin(&q);
+    uint64_t seq = worker_submit(w, lane, req);
+    struct worker_reply *r = wait_reply(w, 5000);
+    char *leaked = quiet_end(&q);
+    if (leaked[0] != '\0')
+        fail_msg("%s wrote to the terminal: [%s]", cmd->name, leaked);
+    free(leaked);
+    assert_non_null(r);
+    assert_int_equal(r->kind, WORKER_RUN);
+    assert_int_equal(r->seq, seq);
+    assert_int_equal(r->slot, 20);
+    assert_non_null(r->text);
+    assert_non_null(r->diag);
+    return r;
+}
+
+static void assert_contains(const char *haystack, const char *needle)
+{
+    if (strstr(haystack, needle) == NULL)
+        fail_msg("[%s] does not contain [%s]", haystack, needle);
+}
+
+static const struct command *find1(const char *name)
+{
+    size_t used = 0;
+    const struct command *cmd = command_find(&name, 1, &used);
+    assert_non_null(cmd);
+    return cmd;
+}
+
+static void test_run_action(void **state)
+{
+    (void)state;
+    const struct command *approve = find1("approve");
+    struct worker_reply *r;
+
+    free(psql_q("INSERT INTO wf.approvals (approval_id, workflow_id, step_id, title, "
+                "request_data, requested_by, assignee_group, requested_at, due_at, status) "
+                "SELECT 'wrk-apr-' || i, 'wrk-wf-' || i, 'approve', 'refund', '{}', 'engine', "
+                "'finance', now(), now() + interval '1 hour', 'pending' "
+                "FROM generate_series(1, 3) i"));
+
+    /* Read-only: refused before anything runs. */
+    struct worker *ro = action_worker(true);
+    r = run_verb(ro, WORKER_LANE_PG, approve, (const char *const[]){"wrk-apr-1", NULL});
+    assert_int_equal(r->status, STATUS_DENIED);
+    assert_string_equal(r->err.msg, "read-only mode (flag --read-only): 'opsdeck approve' would "
+                                    "change the store; nothing changed");
+    assert_string_equal(r->text, "");
+    worker_reply_free(r);
+    worker_free(ro);
+    assert_psql("SELECT status FROM wf.approvals WHERE approval_id = 'wrk-apr-1'", "pending");
+    assert_psql("SELECT count(*) FROM wf.audit_log WHERE target_id = 'wrk-apr-1'", "0");
+
+    struct worker *w = action_worker(false);
+    r = run_verb(w, WORKER_LANE_PG, approve,
+                 (const char *const[]){"wrk-apr-1", "--note", "x", NULL});
+    if (r->status != STATUS_OK)
+        fail_msg("approve: %s", r->err.msg);
+    assert_string_equal(r->text, "approved approval wrk-apr-1\n");
+    assert_string_equal(r->diag, "");
+    worker_reply_free(r);
+    assert_psql("SELECT status || ' ' || decided_by FROM wf.approvals "
+                "WHERE approval_id = 'wrk-apr-1'",
+                "approved worker-test");
+    assert_psql("SELECT count(*) FROM wf.audit_log WHERE target_id = 'wrk-apr-1' "
+                "AND action = 'approve' AND outcome = 'ok' AND operator = 'worker-test'",
+                "1");
+
+    /* Deciding twice is refused, naming who decided. */
+    r = run_verb(w, WORKER_LANE_PG, approve, (const char *const[]){"wrk-apr-1", NULL});
+    assert_int_equal(r->status, STATUS_REFUSED);
+    assert_int_equal(r->err.status, STATUS_REFUSED);
+    assert_contains(r->err.msg, "approval wrk-apr-1 was already approved by worker-test at ");
+    worker_reply_free(r);
+
+    /* A bulk action without --yes: the blast radius, then a refusal, even
+     * with stdin a terminal. */
+    r = run_verb(w, WORKER_LANE_PG, approve, (const char *const[]){"wrk-apr-2", "wrk-apr-3", NULL});
+    assert_int_equal(r->status, STATUS_USAGE);
+    assert_contains(r->err.msg, "needs --yes");
+    assert_string_equal(r->diag, "opsdeck: approve 2 items: wrk-apr-2, wrk-apr-3\n");
+    assert_string_equal(r->text, "");
+    worker_reply_free(r);
+    assert_psql("SELECT count(*) FROM wf.approvals WHERE approval_id IN ('wrk-apr-2', "
+                "'wrk-apr-3') AND status = 'pending'",
+                "2");
+
+    /* With --yes it goes ahead; the flags parse as on a command line. */
+    r = run_verb(
+        w, WORKER_LANE_PG, approve,
+        (const char *const[]){"--yes", "wrk-apr-2", "--note=bulk", "--", "wrk-apr-3", NULL});
+    if (r->status != STATUS_OK)
+        fail_msg("bulk approve: %s", r->err.msg);
+    assert_string_equal(r->text, "approved approval wrk-apr-2\napproved approval wrk-apr-3\n");
+    assert_string_equal(r->diag, "opsdeck: approve 2 items: wrk-apr-2, wrk-apr-3\n");
+    worker_reply_free(r);
+    assert_psql("SELECT count(*) FROM wf.approvals WHERE approval_id IN ('wrk-apr-2', "
+                "'wrk-apr-3') AND status = 'approved'",
+                "2");
+
+    /* Parsing errors are the command line's; global flags are not taken. */
+    r = run_verb(w, WORKER_LANE_PG, approve, (const char *const[]){NULL});
+    assert_int_equal(r->status, STATUS_USAGE);
+    assert_string_equal(r->err.msg, "'opsdeck approve' needs ID... [--note TEXT]; see --help");
+    worker_reply_free(r);
+    r = run_verb(w, WORKER_LANE_PG, approve, (const char *const[]){"wrk-apr-1", "--json", NULL});
+    assert_int_equal(r->status, STATUS_USAGE);
+    assert_contains(r->err.msg, "unknown flag --json for 'opsdeck approve'");
+    worker_reply_free(r);
+    worker_free(w);
+}
+
+/* A replay cancelled midway leaves its job interrupted; the same key
+ * resumes it and every event is sent once. */
+static void test_run_cancel(void **state)
+{
+    (void)state;
+    const struct command *replay = find("dlq", "replay");
+    const char *const argv[] = {"wrk-e-1", "wrk-e-2", "wrk-e-3",           "--rate",
+                                "1",       "--yes",   "--idempotency-key", "wrk-job"};
+    struct worker *w = action_worker(false);
+    struct worker_reply *r;
+    char *v;
+
+    for (int i = 1; i <= 3; i++) {
+        char args[512];
+        snprintf(args, sizeof(args),
+                 "HSET dlq:wrk-e-%d data '{\"event_id\": \"wrk-e-%d\", \"original_event\": "
+                 "{\"n\": %d}, \"failure_reason\": \"x\", \"original_queue\": "
+                 "\"wrk.events\", \"source_service\": \"wrk\"}' status pending_review",
+                 i, i, i);
+        free(redis_q(args));
+        snprintf(args, sizeof(args), "ZADD dlq:index %d wrk-e-%d", 1795456000 + i, i);
+        free(redis_q(args));
+    }
+
+    struct worker_request *req = worker_request_run(replay, 8, argv);
+    req->slot = 30;
+    req->cancel_slot = 7;
+    worker_submit(w, WORKER_LANE_REDIS, req);
+    /* Queued behind it with the same cancel slot: dropped, answered. */
+    req = worker_request_run(replay, 8, argv);
+    req->slot = 31;
+    req->cancel_slot = 7;
+    uint64_t queued = worker_submit(w, WORKER_LANE_REDIS, req);
+    int64_t deadline = time_mono_ms() + 5000;
+    for (;;) {
+        v = redis_q("LLEN wrk.replayed");
+        bool started = strcmp(v, "0") != 0;
+        free(v);
+        if (started || time_mono_ms() > deadline)
+            break;
+        usleep(20 * 1000);
+    }
+    worker_cancel(w, 7);
+
+    r = wait_reply(w, 5000);
+    assert_non_null(r);
+    assert_int_equal(r->seq, queued);
+    assert_int_equal(r->status, STATUS_REFUSED);
+    assert_string_equal(r->err.msg, "cancelled before it started; nothing changed");
+    worker_reply_free(r);
+    r = wait_reply(w, 5000);
+    assert_non_null(r);
+    assert_int_equal(r->slot, 30);
+    assert_int_equal(r->status, STATUS_REFUSED);
+    assert_contains(r->err.msg, "replay job wrk-job stopped (run it again with "
+                                "--idempotency-key wrk-job to resume): cancelled after ");
+    assert_contains(r->diag, "replay job wrk-job: 3 events;");
+    assert_contains(r->text, "replayed on list:wrk.replayed");
+    worker_reply_free(r);
+    v = redis_q("HGET dlq:replay:wrk-job status");
+    assert_string_equal(v, "interrupted");
+    free(v);
+    v = redis_q("LLEN wrk.replayed");
+    assert_true(strcmp(v, "1") == 0 || strcmp(v, "2") == 0);
+    free(v);
+
+    /* The same request again resumes the job. */
+    r = run_verb(w, WORKER_LANE_REDIS, replay,
+                 (const char *const[]){argv[0], argv[1], argv[2], "--yes", "--idempotency-key",
+                                       "wrk-job", NULL});
+    if (r->status != STATUS_OK)
+        fail_msg("resumed replay: %s", r->err.msg);
+    assert_contains(r->diag, "resuming replay job wrk-job: ");
+    worker_reply_free(r);
+    v = redis_q("HGET dlq:replay:wrk-job status");
+    assert_string_equal(v, "completed");
+    free(v);
+    v = redis_q("LLEN wrk.replayed");
+    assert_string_equal(v, "3");
+    free(v);
+    worker_free(w);
+}
+
 static void test_hung_redis(void **state)
 {
     (void)state;
@@ -512,6 +837,8 @@ int main(void)
         cmocka_unit_test(test_fetch_show_overview),
         cmocka_unit_test(test_replace_by_slot),
         cmocka_unit_test(test_changed),
+        cmocka_unit_test(test_run_action),
+        cmocka_unit_test(test_run_cancel),
         cmocka_unit_test_teardown(test_hung_redis, thaw_redis),
         cmocka_unit_test(test_listen_reconnect),
     };
