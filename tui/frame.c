@@ -66,8 +66,8 @@ void frame_tabs(WINDOW *w, int y, int width, const struct frame_tab *tabs, size_
                          shortt ? tabs[i].short_title : tabs[i].title);
         frame_badge(tabs[i].badge, badge, sizeof(badge));
         if (badge[0] != '\0' && x < width)
-            x += draw_text(w, y, x, width - x, badge,
-                           tabs[i].alert ? ROLE_BADGE_ALERT : ROLE_BADGE, 0);
+            x += draw_text(w, y, x, width - x, badge, tabs[i].alert ? ROLE_BADGE_ALERT : ROLE_BADGE,
+                           0);
         if (x < width)
             x += draw_text(w, y, x, width - x, " ", role, 0);
         x += 1;
@@ -113,7 +113,7 @@ static const char *frame_hint_word(enum keys_action a)
     }
 }
 
-void frame_hints(WINDOW *w, int y, int width, unsigned groups)
+void frame_hints(WINDOW *w, int y, int width, unsigned groups, const char *view, bool read_only)
 {
     const enum keys_action *list = frame_hint_list;
     size_t n = sizeof(frame_hint_list) / sizeof(frame_hint_list[0]);
@@ -126,6 +126,20 @@ void frame_hints(WINDOW *w, int y, int width, unsigned groups)
     }
     draw_fill(w, y, 0, width, ROLE_HINT);
     int x = 0;
+    /* The view's actions first: they are what the operator came for. */
+    size_t nv;
+    const struct keys_verb *verbs = keys_verbs(&nv);
+    for (size_t i = 0; i < nv && !read_only && !(groups & KEYS_VIEW_DETAIL); i++) {
+        if (strcmp(verbs[i].view, view) != 0)
+            continue;
+        const char *word = strrchr(verbs[i].verb, ' ');
+        word = word != NULL ? word + 1 : verbs[i].verb;
+        int need = draw_width(verbs[i].label) + 1 + draw_width(word) + 2;
+        if (x + need > width)
+            break;
+        x += draw_text(w, y, x + 1, width - x - 1, verbs[i].label, ROLE_HINT_KEY, 0) + 1;
+        x += draw_text(w, y, x + 1, width - x - 1, word, ROLE_HINT, 0) + 2;
+    }
     for (size_t i = 0; i < n && x < width; i++) {
         char labels[64];
         keys_labels(list[i], groups, labels, sizeof(labels));
@@ -148,7 +162,7 @@ void frame_hints(WINDOW *w, int y, int width, unsigned groups)
 }
 
 void frame_help(WINDOW *w, int y, int h, int width, unsigned groups, const char *view_title,
-                size_t *top)
+                const char *view, bool read_only, size_t *top)
 {
     /* Lay the help out as lines first, then show the window of them. */
     char lines[96][192];
@@ -165,6 +179,30 @@ void frame_help(WINDOW *w, int y, int h, int width, unsigned groups, const char 
         snprintf(lines[n], sizeof(lines[n]), "  %-22s %s", labels,
                  keys_action_help((enum keys_action)a));
         roles[n++] = ROLE_DEFAULT;
+    }
+    size_t nv;
+    const struct keys_verb *verbs = keys_verbs(&nv);
+    bool any = false;
+    for (size_t i = 0; i < nv && n < 88 && !read_only; i++) {
+        if (strcmp(verbs[i].view, view) != 0)
+            continue;
+        if (!any) {
+            snprintf(lines[n], sizeof(lines[n]), " ");
+            roles[n++] = ROLE_DEFAULT;
+            snprintf(lines[n], sizeof(lines[n]),
+                     "Actions (a dialog says what will happen; Space marks rows for bulk ones)");
+            roles[n++] = ROLE_TITLE;
+            any = true;
+        }
+        snprintf(lines[n], sizeof(lines[n]), "  %-22s %s: opsdeck %s%s", verbs[i].label,
+                 verbs[i].title, verbs[i].verb, verbs[i].bulk ? " (marked rows too)" : "");
+        roles[n++] = ROLE_DEFAULT;
+    }
+    if (read_only) {
+        snprintf(lines[n], sizeof(lines[n]), " ");
+        roles[n++] = ROLE_DEFAULT;
+        snprintf(lines[n], sizeof(lines[n]), "Read-only: the action keys are off.");
+        roles[n++] = ROLE_DIM;
     }
     snprintf(lines[n], sizeof(lines[n]), " ");
     roles[n++] = ROLE_DEFAULT;

@@ -39,13 +39,14 @@ void frame_header(WINDOW *w, int width, const char *profile, const char *operato
  * when the long ones do not fit. */
 void frame_tabs(WINDOW *w, int y, int width, const struct frame_tab *tabs, size_t n, size_t cur);
 
-/* The key hints of the given key groups at y. */
-void frame_hints(WINDOW *w, int y, int width, unsigned groups);
+/* The key hints of the given key groups at y, the view's action keys
+ * first unless read_only. */
+void frame_hints(WINDOW *w, int y, int width, unsigned groups, const char *view, bool read_only);
 
 /* The help screen over y..y+h: every key of groups with its action's help,
  * then the `:` commands. *top scrolls (clamped here). */
 void frame_help(WINDOW *w, int y, int h, int width, unsigned groups, const char *view_title,
-                size_t *top);
+                const char *view, bool read_only, size_t *top);
 
 /* The whole screen when it is smaller than FRAME_MIN_COLS x FRAME_MIN_ROWS. */
 void frame_too_small(WINDOW *w, int rows, int cols);

@@ -50,6 +50,31 @@ static const struct keys_binding keys_bindings[] = {
     {'h', "h", KEYS_FOCUS, KEYS_VIEW_LIST | KEYS_VIEW_DETAIL},
     {KEY_LEFT, "Left", KEYS_FOCUS, KEYS_VIEW_LIST | KEYS_VIEW_DETAIL},
     {KEYS_CTRL('l'), "Ctrl-L", KEYS_REDRAW, KEYS_VIEW_ALL},
+    {' ', "Space", KEYS_MARK, KEYS_VIEW_LIST},
+    {'*', "*", KEYS_MARK_ALL, KEYS_VIEW_LIST},
+    {'w', "w", KEYS_LINK, KEYS_VIEW_LIST | KEYS_VIEW_DETAIL},
+};
+
+static const struct keys_verb keys_verb_rows[] = {
+    {"approvals", 'a', "a", "approve", "Approve", "--note", false, KEYS_EXTRA_NONE, true},
+    {"approvals", 'x', "x", "reject", "Reject", "--reason", true, KEYS_EXTRA_NONE, true},
+    {"sagas", 'A', "A", "sagas abort", "Abort (compensate)", "--reason", true, KEYS_EXTRA_NONE,
+     false},
+    {"sagas", 'R', "R", "sagas retry-step", "Retry the failed step of", "--reason", false,
+     KEYS_EXTRA_NONE, false},
+    {"dlq", 'R', "R", "dlq replay", "Replay", NULL, false, KEYS_EXTRA_NONE, true},
+    {"dlq", 'v', "v", "dlq resolve", "Resolve", "--note", true, KEYS_EXTRA_NONE, true},
+    {"dlq", 'D', "D", "dlq delete", "Delete", "--reason", true, KEYS_EXTRA_NONE, true},
+    {"schedules", 'p', "p", "schedules pause", "Pause", "--note", true, KEYS_EXTRA_UNTIL, true},
+    {"schedules", 'u', "u", "schedules resume", "Resume", "--note", false, KEYS_EXTRA_NONE, true},
+    {"schedules", 't', "t", "schedules trigger", "Trigger now", NULL, false, KEYS_EXTRA_OVERLAP,
+     false},
+    {"schedules", 'b', "b", "schedules backfill", "Backfill", NULL, false, KEYS_EXTRA_RANGE, false},
+    {"circuits", 'Z', "Z", "circuits reset", "Reset", "--reason", true, KEYS_EXTRA_NONE, false},
+    {"circuits", 'O', "O", "circuits force-open", "Force open (isolate)", "--reason", true,
+     KEYS_EXTRA_NONE, false},
+    {"circuits", 'L', "L", "circuits release", "Release the forced state of", "--reason", false,
+     KEYS_EXTRA_NONE, false},
 };
 
 static const char *const keys_helps[] = {
@@ -127,4 +152,19 @@ const struct keys_command *keys_command_find(const char *word)
             return &keys_command_rows[i];
     }
     return NULL;
+}
+
+const struct keys_verb *keys_verb_lookup(const char *view, int key)
+{
+    for (size_t i = 0; i < sizeof(keys_verb_rows) / sizeof(keys_verb_rows[0]); i++) {
+        if (keys_verb_rows[i].key == key && strcmp(keys_verb_rows[i].view, view) == 0)
+            return &keys_verb_rows[i];
+    }
+    return NULL;
+}
+
+const struct keys_verb *keys_verbs(size_t *count)
+{
+    *count = sizeof(keys_verb_rows) / sizeof(keys_verb_rows[0]);
+    return keys_verb_rows;
 }

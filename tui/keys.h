@@ -42,7 +42,10 @@
     X(SORT, "sort by the next column")                                                             \
     X(REVERSE, "reverse the order")                                                                \
     X(FOCUS, "move between list and detail (side by side)")                                        \
-    X(REDRAW, "redraw the whole screen")
+    X(REDRAW, "redraw the whole screen")                                                           \
+    X(MARK, "mark or unmark the row (actions then apply to every marked row)")                     \
+    X(MARK_ALL, "mark every row of the page")                                                      \
+    X(LINK, "the other views' items that share this one's workflow or trace id")
 
 enum keys_action {
 #define KEYS_ACTION_ENUM(id, help) KEYS_##id,
@@ -72,6 +75,34 @@ const char *keys_action_help(enum keys_action a);
 /* Fills buf with every key of action a within views, "j, Down"; returns
  * buf ("" when none). */
 char *keys_labels(enum keys_action a, unsigned views, char *buf, size_t size);
+
+/* What an action dialog asks for beyond its text field. */
+enum keys_extra {
+    KEYS_EXTRA_NONE,
+    KEYS_EXTRA_UNTIL,   /* pause: an optional time to resume by itself (--until) */
+    KEYS_EXTRA_RANGE,   /* backfill: --from and --to */
+    KEYS_EXTRA_OVERLAP, /* trigger: the overlap policy (--overlap) */
+};
+
+/* An action key: in one view, it opens the dialog for one verb of the
+ * command table, which runs exactly as `opsdeck VERB` would. */
+struct keys_verb {
+    const char *view;      /* "approvals" */
+    int key;
+    const char *label;     /* "a" */
+    const char *verb;      /* the command row: "approve" */
+    const char *title;     /* "Approve" */
+    const char *text_flag; /* "--note", "--reason" or NULL */
+    bool text_required;
+    enum keys_extra extra;
+    bool bulk;             /* may act on the marked items */
+};
+
+/* The action bound to key in view (a typed character), or NULL. */
+const struct keys_verb *keys_verb_lookup(const char *view, int key);
+
+/* Every action key, in the order help lists them. */
+const struct keys_verb *keys_verbs(size_t *count);
 
 /* A `:` command of the console. */
 enum keys_command_id {

@@ -41,7 +41,7 @@ struct list {
     size_t nback;
     enum list_land land;
     enum { LIST_NAV_NONE, LIST_NAV_NEXT, LIST_NAV_PREV } nav; /* a page move under way */
-    char *nav_undo;              /* NAV_PREV: the cursor to go back to if it fails */
+    char *nav_undo; /* NAV_PREV: the cursor to go back to if it fails */
 
     size_t sel, top;
     char *sel_id;
@@ -50,8 +50,8 @@ struct list {
     uint64_t seq;
     enum status status; /* of the last fetch */
     struct error err;
-    int64_t ok_at_us; /* when the rows shown were read */
-    int list_h;       /* rows drawn last time, for paging */
+    int64_t ok_at_us;  /* when the rows shown were read */
+    int list_h;        /* rows drawn last time, for paging */
     size_t page_limit; /* rows per page, fixed when the first page is read, so
                         * the cursors of the pages before stay exact */
 
@@ -62,7 +62,8 @@ struct list {
     char *shown_id; /* the item the detail holds or waits for */
     uint64_t show_seq;
 
-    int sort_col; /* whole lists: the column sorted by */
+    json_t *marks; /* id -> row of every marked row, across pages */
+    int sort_col;  /* whole lists: the column sorted by */
     bool reverse;
 };
 
@@ -106,6 +107,7 @@ void *list_open(struct view *v, struct tui *t)
     l->show = l->cmd->show != NULL ? list_command(l->cmd->show) : NULL;
     filter_parse(l->cmd, "", &l->filter, &l->err);
     detail_init(&l->detail);
+    l->marks = json_object();
     l->list_h = 0;
     l->sort_col = -1;
     return l;
@@ -133,6 +135,7 @@ void list_close(void *state)
     list_back_clear(l);
     free(l->sel_id);
     free(l->shown_id);
+    json_decref(l->marks);
     detail_done(&l->detail);
     free(l);
 }
@@ -567,9 +570,33 @@ unsigned list_act(struct view *v, struct tui *t, enum keys_action a)
         l->focus_detail = true;
         break;
     case KEYS_BACK:
+        if (json_object_size(l->marks) > 0) {
+            tui_message(t, false, "%zu mark%s cleared", json_object_size(l->marks),
+                        json_object_size(l->marks) == 1 ? "" : "s");
+            json_object_clear(l->marks);
+            break;
+        }
         if (l->filter.text == NULL || l->filter.text[0] == '\0')
             return REACT_UNUSED;
         list_filter(v, t, "");
+        break;
+    case KEYS_MARK:
+        if (l->sel_id == NULL)
+            return REACT_NONE;
+        if (json_object_get(l->marks, l->sel_id) != NULL)
+            json_object_del(l->marks, l->sel_id);
+        else
+            json_object_set(l->marks, l->sel_id, json_array_get(l->rows, l->sel));
+        if (l->sel + 1 < n)
+            list_select(l, l->sel + 1);
+        break;
+    case KEYS_MARK_ALL:
+        for (size_t i = 0; i < n; i++) {
+            const char *id = list_row_id(l, json_array_get(l->rows, i));
+            if (id != NULL)
+                json_object_set(l->marks, id, json_array_get(l->rows, i));
+        }
+        tui_message(t, false, "%zu marked; Esc clears the marks", json_object_size(l->marks));
         break;
     case KEYS_SORT:
     case KEYS_REVERSE:
@@ -689,8 +716,8 @@ static void list_draw_status(struct list *l, struct tui *t, WINDOW *win, int y, 
                  l->loading ? DRAW_ELLIPSIS : "");
     else
         snprintf(left, sizeof(left), "%zu row%s%s%s%s%s%s", n, n == 1 ? "" : "s",
-                 ft ? DRAW_DOT : "", ft ? "filter: " : "", ft ? ft : "",
-                 l->loading ? DRAW_DOT : "", l->loading ? "loading" : "");
+                 ft ? DRAW_DOT : "", ft ? "filter: " : "", ft ? ft : "", l->loading ? DRAW_DOT : "",
+                 l->loading ? "loading" : "");
     snprintf(right, sizeof(right), "%s%zu%s", l->nback > 0 || l->next ? "page " : "", l->nback + 1,
              l->next != NULL ? DRAW_MORE : "");
     if (l->nback == 0 && l->next == NULL)
@@ -753,13 +780,19 @@ void list_draw(struct view *v, struct tui *t, WINDOW *win, int y, int x, int h, 
     for (size_t i = 0; i < rows_h && l->top + i < n; i++) {
         const json_t *row = json_array_get(l->rows, l->top + i);
         bool selected = l->top + i == l->sel;
+        const char *rid = list_row_id(l, row);
+        bool marked = rid != NULL && json_object_get(l->marks, rid) != NULL;
         enum theme_role rr = s->row_role != NULL ? s->row_role(row, now) : ROLE_DEFAULT;
         if (stale)
             rr = ROLE_STALE;
+        if (marked)
+            rr = ROLE_MARKED;
         if (selected)
             rr = ROLE_SELECTED;
         int ry = y + 2 + (int)i;
         draw_fill(win, ry, x, lw, rr);
+        if (marked)
+            draw_text(win, ry, x, 1, "*", rr, 0);
         cx = x + 1;
         for (size_t c = 0; c < s->ncols; c++) {
             if (widths[c] == 0)
@@ -789,4 +822,46 @@ void list_draw(struct view *v, struct tui *t, WINDOW *win, int y, int x, int h, 
         else
             draw_text(win, y + 1, dx + 1, dw - 1, n > 0 ? "loading the detail" : "", ROLE_DIM, 0);
     }
+}
+
+json_t *list_targets(const struct view *v, bool *marked)
+{
+    const struct list *l = v->state;
+    json_t *out = json_array();
+    *marked = json_object_size(l->marks) > 0;
+    if (*marked) {
+        const char *id;
+        json_t *row;
+        json_object_foreach(l->marks, id, row) json_array_append(out, row);
+    } else if (l->sel_id != NULL) {
+        json_array_append(out, json_array_get(l->rows, l->sel));
+    }
+    return out;
+}
+
+void list_marks_clear(struct view *v)
+{
+    struct list *l = v->state;
+    json_object_clear(l->marks);
+}
+
+const char *list_id_field(const struct view *v)
+{
+    const struct list *l = v->state;
+    return l->cmd->id_field;
+}
+
+const json_t *list_detail_item(const struct view *v)
+{
+    const struct list *l = v->state;
+    if (l->detail.item == NULL || l->shown_id == NULL || l->sel_id == NULL ||
+        strcmp(l->shown_id, l->sel_id) != 0)
+        return NULL;
+    return l->detail.item;
+}
+
+const json_t *list_selected_row(const struct view *v)
+{
+    const struct list *l = v->state;
+    return l->sel_id != NULL ? json_array_get(l->rows, l->sel) : NULL;
 }

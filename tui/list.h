@@ -64,6 +64,19 @@ unsigned list_key_groups(const struct view *v);
 /* The filter text shown for the view ("" for none); borrowed. */
 const char *list_filter_text(const struct view *v);
 
+/* The rows an action applies to: every marked row (*marked set), else the
+ * selected one; a new array (caller releases), empty when there is none. */
+json_t *list_targets(const struct view *v, bool *marked);
+void list_marks_clear(struct view *v);
+
+/* The row field that names an item ("event_id"). */
+const char *list_id_field(const struct view *v);
+
+/* The selected row, and its detail (redacted) when it is loaded; borrowed,
+ * NULL when none. */
+const json_t *list_selected_row(const struct view *v);
+const json_t *list_detail_item(const struct view *v);
+
 /* Ops for a list view: name, titles and spec vary. */
 #define LIST_VIEW_OPS(nm, ttl, sttl, spec_)                                                        \
     {                                                                                              \

@@ -64,7 +64,7 @@ void prompt_open(struct prompt *p, wchar_t lead, const char *initial, prompt_com
     prompt_set_utf8(p, initial);
 }
 
-static char *prompt_utf8(const struct prompt *p)
+char *prompt_text(const struct prompt *p)
 {
     struct buf b;
     buf_init(&b);
@@ -272,7 +272,7 @@ enum prompt_result prompt_key(struct prompt *p, wint_t ch, bool is_key)
 
 char *prompt_take(struct prompt *p)
 {
-    char *s = prompt_utf8(p);
+    char *s = prompt_text(p);
     if (s[0] != '\0' && (p->nhistory == 0 || strcmp(p->history[p->nhistory - 1], s) != 0)) {
         if (p->nhistory == PROMPT_HISTORY_MAX) {
             free(p->history[0]);
@@ -286,19 +286,22 @@ char *prompt_take(struct prompt *p)
     return s;
 }
 
-void prompt_draw(struct prompt *p, WINDOW *w, int y, int width)
+void prompt_draw(struct prompt *p, WINDOW *w, int y, int x, int width, enum theme_role role)
 {
-    char lead[2] = {(char)p->lead, '\0'};
-    draw_fill(w, y, 0, width, ROLE_PROMPT);
-    draw_text(w, y, 0, 1, lead, ROLE_PROMPT, 0);
+    int lead = p->lead != 0 ? 2 : 0;
+    draw_fill(w, y, x, width, role);
+    if (p->lead != 0) {
+        char l[2] = {(char)p->lead, '\0'};
+        draw_text(w, y, x, 1, l, role, 0);
+    }
     if (p->hint != NULL) {
         /* Candidates replace the line until the next key. */
-        draw_text(w, y, 2, width - 2, p->hint, ROLE_DIM, 0);
+        draw_text(w, y, x + lead, width - lead, p->hint, ROLE_DIM, 0);
         return;
     }
     /* Scroll so the cursor stays in view: the text is the operator's own,
      * drawn as typed (wide characters, measured by wcwidth). */
-    int avail = width - 2;
+    int avail = width - lead;
     size_t start = 0;
     int before = 0;
     for (size_t i = 0; i < p->cursor; i++) {
@@ -310,8 +313,9 @@ void prompt_draw(struct prompt *p, WINDOW *w, int y, int width)
         before -= cw > 0 ? cw : 1;
         start++;
     }
-    int col = 1;
-    int cursor_col = 1;
+    int col = lead > 0 ? 1 : 0;
+    int cursor_col = col;
+    attr_t a = draw_attr(role);
     for (size_t i = start; i < p->len; i++) {
         int cw = wcwidth(p->text[i]);
         if (cw < 1)
@@ -322,12 +326,11 @@ void prompt_draw(struct prompt *p, WINDOW *w, int y, int width)
             cursor_col = col;
         cchar_t cc;
         wchar_t wc[2] = {iswprint((wint_t)p->text[i]) ? p->text[i] : L'?', L'\0'};
-        attr_t a = draw_attr(ROLE_PROMPT);
         setcchar(&cc, wc, a & ~A_COLOR, (short)PAIR_NUMBER(a), NULL);
-        mvwadd_wch(w, y, col, &cc);
+        mvwadd_wch(w, y, x + col, &cc);
         col += cw;
     }
     if (p->cursor >= p->len)
         cursor_col = col;
-    wmove(w, y, cursor_col < width ? cursor_col : width - 1);
+    wmove(w, y, x + (cursor_col < width ? cursor_col : width - 1));
 }

@@ -10,6 +10,8 @@
 
 #include <curses.h>
 
+#include "tui/theme.h"
+
 #define PROMPT_MAX 512
 
 enum prompt_result {
@@ -47,10 +49,14 @@ void prompt_open(struct prompt *p, wchar_t lead, const char *initial, prompt_com
 /* Feeds one key (wint_t from wget_wch; is_key true for KEY_* codes). */
 enum prompt_result prompt_key(struct prompt *p, wint_t ch, bool is_key);
 
+/* The text as UTF-8: heap string, caller frees. */
+char *prompt_text(const struct prompt *p);
+
 /* The text as UTF-8: heap string, caller frees. Adds it to the history. */
 char *prompt_take(struct prompt *p);
 
-/* Draws the line at y in width columns, leaving the cursor visible. */
-void prompt_draw(struct prompt *p, WINDOW *w, int y, int width);
+/* Draws the line at y,x in width columns (the lead first, unless it is
+ * 0), leaving the cursor visible. */
+void prompt_draw(struct prompt *p, WINDOW *w, int y, int x, int width, enum theme_role role);
 
 #endif

@@ -21,6 +21,8 @@
 #include "core/config.h"
 #include "core/filter.h"
 #include "core/worker.h"
+#include "tui/act.h"
+#include "tui/dialog.h"
 #include "tui/draw.h"
 #include "tui/frame.h"
 #include "tui/keys.h"
@@ -54,6 +56,8 @@ struct tui {
     struct theme theme;
     bool colour; /* the terminal shows colours and NO_COLOR is unset */
     struct prompt prompt;
+    struct dialog dialog; /* an action's dialog, when open */
+    struct act act;       /* the action in the dialog or under way */
     char message[512];
     bool message_error;
     bool help;
@@ -73,7 +77,7 @@ struct tui {
 
     int64_t next_tick_ms;   /* the refresh interval's next turn */
     int64_t next_second_ms; /* the next look at countdowns */
-    int64_t tick_bucket;     /* the view's countdown period last drawn */
+    int64_t tick_bucket;    /* the view's countdown period last drawn */
 };
 
 static volatile sig_atomic_t tui_signalled;
@@ -169,6 +173,26 @@ struct view *tui_current(struct tui *t)
     return tui_view(t);
 }
 
+const struct config *tui_config(const struct tui *t)
+{
+    return t->s->cfg;
+}
+
+void tui_cancel(struct tui *t, unsigned slot)
+{
+    worker_cancel(t->w, slot);
+}
+
+static void tui_overview_request(struct tui *t);
+
+void tui_reload(struct tui *t)
+{
+    struct view *v = tui_view(t);
+    tui_overview_request(t);
+    v->ops->reload(v, t);
+    t->dirty = true;
+}
+
 static unsigned tui_key_groups(struct tui *t)
 {
     struct view *v = tui_view(t);
@@ -241,7 +265,7 @@ static bool tui_overview_take(struct tui *t, struct worker_reply *r)
                           p->schedules_next_run_us};
         for (size_t i = 0; i < sizeof(vals) / sizeof(vals[0]); i++)
             sig = tui_mix(sig, vals[i]);
-            /* Back after a failure is a change too: views that failed read
+        /* Back after a failure is a change too: views that failed read
          * again. */
         bool changed = sig != t->pg_sig || (!pg_was_ok && w->ov.pg.status == STATUS_OK);
         t->pg_sig = sig;
@@ -285,6 +309,11 @@ static void tui_reply(struct tui *t, struct worker_reply *r)
     case WORKER_OVERVIEW:
         if (tui_overview_take(t, r) && v->ops->list != NULL && v->ops->uses(v, r->lane))
             v->ops->reload(v, t);
+        t->dirty = true;
+        break;
+    case WORKER_RUN:
+    case WORKER_JOB:
+        act_reply(&t->act, t, r);
         t->dirty = true;
         break;
     case WORKER_FETCH:
@@ -479,10 +508,84 @@ static void tui_prompt_key(struct tui *t, wint_t ch, bool is_key)
     free(text);
 }
 
+/* The first string under one of names anywhere in v (depth first); an
+ * event stored as JSON text is looked into too. Heap copy, or NULL. */
+static char *tui_find_id(const json_t *v, const char *const *names, int depth)
+{
+    if (v == NULL || depth > 6)
+        return NULL;
+    if (json_is_object(v)) {
+        for (const char *const *n = names; *n != NULL; n++) {
+            const char *s = json_string_value(json_object_get(v, *n));
+            if (s != NULL && s[0] != '\0')
+                return xstrdup(s);
+        }
+        const char *key;
+        json_t *child;
+        json_object_foreach((json_t *)v, key, child)
+        {
+            char *s = tui_find_id(child, names, depth + 1);
+            if (s != NULL)
+                return s;
+        }
+    } else if (json_is_string(v) && depth > 0) {
+        json_t *inner = json_loads(json_string_value(v), 0, NULL);
+        char *s = tui_find_id(inner, names, depth + 1);
+        json_decref(inner);
+        return s;
+    }
+    return NULL;
+}
+
+/* Cross-links: the items of the next view (sagas, approvals, DLQ, in a
+ * ring) that share the selected item's workflow or trace id, through the
+ * next view's own search filter. */
+static void tui_link(struct tui *t, struct view *v)
+{
+    static const char *const ring[] = {"sagas", "approvals", "dlq"};
+    static const char *const names[] = {"workflow_id", "execution_id", "trace_id", "correlation_id",
+                                        NULL};
+    size_t at = 0;
+    while (at < 3 && strcmp(ring[at], v->ops->name) != 0)
+        at++;
+    if (at == 3 || v->ops->list == NULL) {
+        tui_message(t, true, "w links sagas, approvals and DLQ events");
+        return;
+    }
+    const json_t *item = list_detail_item(v);
+    char *id = tui_find_id(item, names, 0);
+    if (id == NULL)
+        id = tui_find_id(list_selected_row(v), names, 0);
+    if (id == NULL) {
+        tui_message(t, true, "this item names no workflow or trace id%s",
+                    item == NULL ? " (Enter loads its detail, which may)" : "");
+        return;
+    }
+    /* Quoted, so the id is searched for whatever it looks like. */
+    bool plain = strpbrk(id, "\"\\") == NULL;
+    char *filter = plain ? xasprintf("\"%s\"", id) : xstrdup(id);
+    const char *next = ring[(at + 1) % 3];
+    tui_switch(t, next, filter);
+    tui_message(t, false, "%s sharing %s; w goes on to the next view", next, id);
+    free(filter);
+    free(id);
+}
+
 static void tui_key(struct tui *t, wint_t ch, bool is_key)
 {
     if (is_key && ch == KEY_RESIZE)
         return; /* handled by the loop */
+    if (t->dialog.open) {
+        enum dialog_result r = dialog_key(&t->dialog, ch, is_key);
+        if (r == DIALOG_OK)
+            act_submit(&t->act, t, &t->dialog);
+        else if (r == DIALOG_CANCEL)
+            tui_message(t, false, "cancelled; nothing changed");
+        if (r != DIALOG_EDITING)
+            dialog_close(&t->dialog);
+        t->dirty = true;
+        return;
+    }
     if (t->prompt.active) {
         tui_prompt_key(t, ch, is_key);
         t->dirty = true;
@@ -511,6 +614,17 @@ static void tui_key(struct tui *t, wint_t ch, bool is_key)
         return;
     }
     struct view *v = tui_view(t);
+    /* A run under way: x or Esc stops it between batches. */
+    if (!is_key && (key == 'x' || key == 27) && act_cancel(&t->act, t)) {
+        t->dirty = true;
+        return;
+    }
+    const struct keys_verb *kv = !is_key ? keys_verb_lookup(v->ops->name, key) : NULL;
+    if (kv != NULL && v->ops->list != NULL) {
+        act_begin(&t->act, t, v, kv, &t->dialog);
+        t->dirty = true;
+        return;
+    }
     enum keys_action a = keys_lookup(key, is_key, tui_key_groups(t));
     if (a == KEYS_NONE) {
         if (!is_key && ch >= 32 && ch < 127)
@@ -566,6 +680,9 @@ static void tui_key(struct tui *t, wint_t ch, bool is_key)
         break;
     case KEYS_REDRAW:
         clearok(curscr, TRUE);
+        break;
+    case KEYS_LINK:
+        tui_link(t, v);
         break;
     default:
         break;
@@ -636,8 +753,7 @@ static void tui_render(struct tui *t)
                  config_str(t->s->cfg, OPTION_OPERATOR) != NULL
                      ? config_str(t->s->cfg, OPTION_OPERATOR)
                      : "?",
-                 config_bool(t->s->cfg, OPTION_READ_ONLY),
-                 hs, 2);
+                 config_bool(t->s->cfg, OPTION_READ_ONLY), hs, 2);
 
     struct frame_tab tabs[TUI_VIEWS];
     for (size_t i = 0; i < TUI_VIEWS; i++) {
@@ -662,19 +778,23 @@ static void tui_render(struct tui *t)
     int body_y = 2, body_h = t->rows - 4;
     struct view *v = tui_view(t);
     if (t->help)
-        frame_help(stdscr, body_y, body_h, t->cols, tui_key_groups(t), v->ops->title, &t->help_top);
+        frame_help(stdscr, body_y, body_h, t->cols, tui_key_groups(t), v->ops->title, v->ops->name,
+                   config_bool(t->s->cfg, OPTION_READ_ONLY), &t->help_top);
     else
         v->ops->draw(v, t, stdscr, body_y, 0, body_h, t->cols);
 
-    frame_hints(stdscr, t->rows - 2, t->cols, tui_key_groups(t));
+    frame_hints(stdscr, t->rows - 2, t->cols, tui_key_groups(t), v->ops->name,
+                config_bool(t->s->cfg, OPTION_READ_ONLY));
     if (t->prompt.active) {
-        prompt_draw(&t->prompt, stdscr, t->rows - 1, t->cols);
+        prompt_draw(&t->prompt, stdscr, t->rows - 1, 0, t->cols, ROLE_PROMPT);
         curs_set(1);
     } else {
         draw_text(stdscr, t->rows - 1, 0, t->cols, t->message,
                   t->message_error ? ROLE_MESSAGE_ERROR : ROLE_MESSAGE, DRAW_PAD);
         curs_set(0);
     }
+    if (t->dialog.open)
+        dialog_draw(&t->dialog, stdscr, t->rows, t->cols);
     wnoutrefresh(stdscr);
     doupdate();
 }
@@ -700,6 +820,7 @@ static void tui_tick(struct tui *t, int64_t now_ms)
         t->next_second_ms = now_ms + TUI_SECOND_MS;
         struct view *v = tui_view(t);
         int every = v->ops->ticks(v);
+        act_tick(&t->act, t);
         int64_t bucket = every > 0 ? t->now_us / 1000000 / every : 0;
         if (tui_lane_unsettled(t) || bucket != t->tick_bucket)
             t->dirty = true;
@@ -780,6 +901,8 @@ enum status tui_run(struct session *s, struct error *err)
     t = xcalloc(1, sizeof(*t));
     t->s = s;
     prompt_init(&t->prompt);
+    dialog_init(&t->dialog);
+    act_init(&t->act);
     if ((rc = tui_theme_initial(t, err)) != STATUS_OK)
         goto out;
     if (pipe(tui_sigpipe) != 0) {
@@ -879,6 +1002,8 @@ out:
     }
     if (t != NULL) {
         prompt_done(&t->prompt);
+        dialog_close(&t->dialog);
+        act_done(&t->act);
         overview_done(&t->ov);
         json_decref(t->next_runs);
         free(t);

@@ -8,6 +8,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "core/config.h"
 #include "core/overview.h"
 #include "core/redact.h"
 #include "core/session.h"
@@ -43,6 +44,15 @@ void tui_down_text(struct tui *t, enum worker_lane lane, char *buf, size_t size)
 /* Switches to the view named name ("dlq") with filter text (NULL keeps
  * the view's filter). */
 void tui_switch(struct tui *t, const char *name, const char *filter);
+
+/* The configuration the console runs with. */
+const struct config *tui_config(const struct tui *t);
+
+/* Reads the current view and the overview again. */
+void tui_reload(struct tui *t);
+
+/* Asks the run in worker slot to stop between batches. */
+void tui_cancel(struct tui *t, unsigned slot);
 
 /* The view on screen. */
 struct view *tui_current(struct tui *t);

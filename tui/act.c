@@ -1,0 +1,440 @@
+/* The console's actions: targets, dialogs with real numbers, and runs of
+ * the command table's rows on a worker. */
+#include <config.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "core/command.h"
+#include "core/config.h"
+#include "tui/act.h"
+#include "tui/list.h"
+#include "tui/tui.h"
+#include "util/buf.h"
+#include "util/sha1.h"
+#include "util/timeutil.h"
+#include "util/xmalloc.h"
+
+static const char *const act_overlaps[] = {
+    "the schedule's own", "skip", "buffer_one", "buffer_all", "cancel_other", "allow_all",
+};
+static const char *const act_rates[] = {"no limit", "10", "20", "50", "100", "500"};
+
+void act_init(struct act *a)
+{
+    memset(a, 0, sizeof(*a));
+}
+
+static void act_clear(struct act *a)
+{
+    free(a->job);
+    a->job = NULL;
+    a->done = a->total = 0;
+    json_decref(a->targets);
+    a->targets = NULL;
+    free(a->step_id);
+    a->step_id = NULL;
+    a->kv = NULL;
+}
+
+void act_done(struct act *a)
+{
+    act_clear(a);
+    free(a->doing);
+    memset(a, 0, sizeof(*a));
+}
+
+static const char *act_str(const json_t *row, const char *field)
+{
+    const char *s = json_string_value(json_object_get(row, field));
+    return s != NULL ? s : "";
+}
+
+static const struct command *act_command(const char *verb)
+{
+    char copy[64], *save = NULL;
+    const char *words[3];
+    size_t n = 0, used = 0;
+    snprintf(copy, sizeof(copy), "%s", verb);
+    for (char *w = strtok_r(copy, " ", &save); w != NULL && n < 3; w = strtok_r(NULL, " ", &save))
+        words[n++] = w;
+    const struct command *cmd = command_find(words, n, &used);
+    return cmd != NULL && used == n ? cmd : NULL;
+}
+
+/* The first failed step of a saga's detail: what retry-step retries. */
+static const char *act_failed_step(const json_t *saga)
+{
+    size_t i;
+    const json_t *step;
+    json_array_foreach(json_object_get(saga, "steps"), i, step)
+    {
+        if (strcmp(act_str(step, "status"), "failed") == 0)
+            return act_str(step, "step_id");
+    }
+    return NULL;
+}
+
+/* "apr-1, apr-2, apr-3 and 4 more" */
+static void act_ids(const json_t *targets, const char *field, struct buf *b)
+{
+    size_t n = json_array_size(targets);
+    for (size_t i = 0; i < n && i < 3; i++)
+        buf_addf(b, "%s%s", i ? ", " : "", act_str(json_array_get(targets, i), field));
+    if (n > 3)
+        buf_addf(b, " and %zu more", n - 3);
+}
+
+/* The replay dialog's numbers: how many events go to which queue by which
+ * route, as the configuration routes them. */
+static void act_replay_lines(struct tui *t, struct dialog *d, const json_t *targets)
+{
+    json_t *queues = json_object();
+    size_t i, retried = 0;
+    const json_t *row;
+    json_array_foreach(targets, i, row)
+    {
+        const char *q = act_str(row, "original_queue");
+        json_int_t c = json_integer_value(json_object_get(queues, q));
+        json_object_set_new(queues, q, json_integer(c + 1));
+        if (strcmp(act_str(row, "status"), "pending_review") != 0)
+            retried++;
+    }
+    const char *q;
+    json_t *count;
+    size_t shown = 0;
+    json_object_foreach(queues, q, count)
+    {
+        if (shown++ == 5) {
+            dialog_line(d, "  and %zu more queues", json_object_size(queues) - 5);
+            break;
+        }
+        dialog_line(d, "  %lld to %s via %s", (long long)json_integer_value(count),
+                    q[0] ? q : "(no queue)", config_route_for(tui_config(t), q[0] ? q : NULL));
+    }
+    if (retried > 0)
+        dialog_line(d,
+                    "%zu not pending review: refused unless forced (opsdeck dlq replay "
+                    "--force)",
+                    retried);
+    json_decref(queues);
+}
+
+bool act_begin(struct act *a, struct tui *t, struct view *v, const struct keys_verb *kv,
+               struct dialog *d)
+{
+    const struct config *cfg = tui_config(t);
+    if (config_bool(cfg, OPTION_READ_ONLY)) {
+        tui_message(t, true, "read-only mode (%s): '%s' would change the store; nothing changed",
+                    config_origin(cfg, OPTION_READ_ONLY), kv->verb);
+        return false;
+    }
+    if (a->seq != 0) {
+        tui_message(t, true, "%s is still running; x stops it", a->doing);
+        return false;
+    }
+    bool marked = false;
+    json_t *targets = list_targets(v, &marked);
+    size_t n = json_array_size(targets);
+    if (n == 0) {
+        json_decref(targets);
+        tui_message(t, true, "nothing selected to %s", kv->verb);
+        return false;
+    }
+    if (n > 1 && !kv->bulk) {
+        json_decref(targets);
+        tui_message(t, true, "'%s' acts on one item at a time; Esc clears the %zu marks", kv->verb,
+                    n);
+        return false;
+    }
+    act_clear(a);
+    a->kv = kv;
+    a->v = v;
+    a->targets = targets;
+    const char *field = list_id_field(v);
+
+    if (strcmp(kv->verb, "sagas retry-step") == 0) {
+        const char *step = act_failed_step(list_detail_item(v));
+        if (step == NULL || step[0] == '\0') {
+            act_clear(a);
+            tui_message(t, true, "no failed step in this saga's detail (Enter shows its steps)");
+            return false;
+        }
+        a->step_id = xstrdup(step);
+    }
+
+    struct buf b;
+    buf_init(&b);
+    const char *noun = v->ops->title;
+    if (n == 1) {
+        const json_t *row = json_array_get(targets, 0);
+        buf_addf(&b, "%s %s", kv->title, act_str(row, field));
+        if (json_is_string(json_object_get(row, "title")))
+            buf_addf(&b, " \"%s\"", act_str(row, "title"));
+    } else {
+        buf_addf(&b, "%s %zu marked (%s)", kv->title, n, noun);
+    }
+    dialog_open(d, buf_get(&b));
+    buf_done(&b);
+
+    buf_init(&b);
+    act_ids(targets, field, &b);
+    if (n > 1)
+        dialog_line(d, "Items: %s", buf_get(&b));
+    buf_done(&b);
+    if (strcmp(kv->verb, "dlq replay") == 0) {
+        dialog_line(d, "Replay %zu event%s:", n, n == 1 ? "" : "s");
+        act_replay_lines(t, d, targets);
+    } else if (a->step_id != NULL) {
+        dialog_line(d, "Step %s runs again (the engine picks up the signal).", a->step_id);
+    } else if (strcmp(kv->verb, "sagas abort") == 0) {
+        dialog_line(d, "The saga stops and compensates its completed steps.");
+    } else if (strcmp(kv->verb, "dlq delete") == 0) {
+        dialog_line(d, "The event%s leave%s the DLQ for good (audited).", n == 1 ? "" : "s",
+                    n == 1 ? "s" : "");
+    } else if (strcmp(kv->verb, "schedules pause") == 0) {
+        dialog_line(d, "No new runs start until resumed%s.",
+                    n > 1 ? " (a maintenance window: one note for all)" : "");
+    }
+    dialog_line(d, "Runs as: opsdeck %s, audited as %s.", kv->verb,
+                config_str(cfg, OPTION_OPERATOR) != NULL ? config_str(cfg, OPTION_OPERATOR) : "?");
+
+    if (kv->text_flag != NULL) {
+        char label[64];
+        snprintf(label, sizeof(label), "%s%s",
+                 strcmp(kv->text_flag, "--note") == 0 ? "Note" : "Reason",
+                 kv->text_required ? " (required)" : "");
+        dialog_text(d, label, kv->text_required, NULL);
+    }
+    switch (kv->extra) {
+    case KEYS_EXTRA_UNTIL:
+        dialog_text(d, "Resume by itself at (+2h, or 2026-11-24T06:00Z; empty: never)", false,
+                    NULL);
+        break;
+    case KEYS_EXTRA_RANGE:
+        dialog_text(d, "From (ISO 8601, or a duration ago: 6h)", true, NULL);
+        dialog_text(d, "To (ISO 8601, or a duration ago: 0s)", true, NULL);
+        dialog_choice(d, "Overlap", act_overlaps, sizeof(act_overlaps) / sizeof(act_overlaps[0]),
+                      0);
+        break;
+    case KEYS_EXTRA_OVERLAP:
+        dialog_choice(d, "Overlap", act_overlaps, sizeof(act_overlaps) / sizeof(act_overlaps[0]),
+                      0);
+        break;
+    case KEYS_EXTRA_NONE:
+        break;
+    }
+    if (strcmp(kv->verb, "dlq replay") == 0)
+        dialog_choice(d, "Rate (events/s)", act_rates, sizeof(act_rates) / sizeof(act_rates[0]),
+                      n > 1 ? 2 : 0);
+    if (n >= ACT_CONFIRM_AT) {
+        const char *word = strrchr(kv->verb, ' ');
+        word = word != NULL ? word + 1 : kv->verb;
+        char label[64];
+        snprintf(label, sizeof(label), "Type %s to confirm %zu items", word, n);
+        dialog_text(d, label, true, word);
+    }
+    return true;
+}
+
+static int act_cmp(const void *x, const void *y)
+{
+    return strcmp(*(char *const *)x, *(char *const *)y);
+}
+
+static void act_arg(char ***argv, size_t *argc, const char *s)
+{
+    *argv = xrealloc(*argv, (*argc + 2) * sizeof(**argv));
+    (*argv)[(*argc)++] = xstrdup(s);
+    (*argv)[*argc] = NULL;
+}
+
+/* A TIME as the verbs take it from what the dialog accepts: "+2h" is 2h
+ * from now for --until (the verb reads a bare DUR as from now). */
+static const char *act_time(const char *v)
+{
+    return v[0] == '+' ? v + 1 : v;
+}
+
+void act_submit(struct act *a, struct tui *t, struct dialog *d)
+{
+    const struct keys_verb *kv = a->kv;
+    const struct command *cmd = kv != NULL ? act_command(kv->verb) : NULL;
+    if (cmd == NULL) {
+        act_clear(a);
+        return;
+    }
+    char **argv = NULL;
+    size_t argc = 0, field = 0, n = json_array_size(a->targets);
+    const char *idf = list_id_field(a->v);
+    size_t i;
+    const json_t *row;
+    json_array_foreach(a->targets, i, row) act_arg(&argv, &argc, act_str(row, idf));
+    if (a->step_id != NULL)
+        act_arg(&argv, &argc, a->step_id);
+    if (kv->text_flag != NULL) {
+        char *v = dialog_value(d, field++);
+        if (v[0] != '\0') {
+            act_arg(&argv, &argc, kv->text_flag);
+            act_arg(&argv, &argc, v);
+        }
+        free(v);
+    }
+    if (kv->extra == KEYS_EXTRA_UNTIL) {
+        char *v = dialog_value(d, field++);
+        if (v[0] != '\0') {
+            act_arg(&argv, &argc, "--until");
+            act_arg(&argv, &argc, act_time(v));
+        }
+        free(v);
+    } else if (kv->extra == KEYS_EXTRA_RANGE) {
+        char *from = dialog_value(d, field++), *to = dialog_value(d, field++);
+        act_arg(&argv, &argc, "--from");
+        act_arg(&argv, &argc, from);
+        act_arg(&argv, &argc, "--to");
+        act_arg(&argv, &argc, to);
+        free(from);
+        free(to);
+    }
+    if (kv->extra == KEYS_EXTRA_RANGE || kv->extra == KEYS_EXTRA_OVERLAP) {
+        char *v = dialog_value(d, field++);
+        if (strcmp(v, act_overlaps[0]) != 0) {
+            act_arg(&argv, &argc, "--overlap");
+            act_arg(&argv, &argc, v);
+        }
+        free(v);
+    }
+    if (strcmp(kv->verb, "dlq replay") == 0) {
+        char *v = dialog_value(d, field++);
+        if (strcmp(v, act_rates[0]) != 0) {
+            act_arg(&argv, &argc, "--rate");
+            act_arg(&argv, &argc, v);
+        }
+        free(v);
+    }
+    /* The dialog was the confirmation; the key makes a retry after a lost
+     * answer return the first outcome instead of acting twice. */
+    if (n > 1)
+        act_arg(&argv, &argc, "--yes");
+    char key[64];
+    if (strcmp(kv->verb, "dlq replay") == 0 && n > 1) {
+        /* A bulk replay is a job named by its key. The key is the events
+         * as they stand (id, last failure, retries), so the same replay
+         * asked again after the console was killed or the job cancelled
+         * resumes the job and sends no event twice, while events that
+         * failed again since make a new job. */
+        char **lines = xcalloc(n, sizeof(*lines));
+        json_array_foreach(a->targets, i, row) lines[i] =
+            xasprintf("%s|%s|%lld\n", act_str(row, idf), act_str(row, "failed_at"),
+                      (long long)json_integer_value(json_object_get(row, "retry_count")));
+        qsort(lines, n, sizeof(*lines), act_cmp);
+        struct buf b;
+        buf_init(&b);
+        for (i = 0; i < n; i++) {
+            buf_adds(&b, lines[i]);
+            free(lines[i]);
+        }
+        free(lines);
+        char hex[41];
+        sha1_hex(buf_get(&b), b.len, hex);
+        buf_done(&b);
+        snprintf(key, sizeof(key), "console-replay-%.20s", hex);
+        free(a->job);
+        a->job = xstrdup(key);
+        a->total = (int64_t)n;
+    } else {
+        snprintf(key, sizeof(key), "console-%lld-%d-%u", (long long)time_now_us(), (int)getpid(),
+                 a->next_slot);
+    }
+    act_arg(&argv, &argc, "--idempotency-key");
+    act_arg(&argv, &argc, key);
+
+    struct worker_request *req = xcalloc(1, sizeof(*req));
+    req->kind = WORKER_RUN;
+    a->slot = ACT_SLOT_BASE + a->next_slot++;
+    req->slot = a->slot;
+    req->cmd = cmd;
+    req->argv = argv;
+    req->argc = argc;
+    req->cancel_slot = a->slot;
+    const struct list_spec *spec = a->v->ops->list;
+    a->seq = tui_submit(t, spec != NULL ? spec->lane : WORKER_LANE_BOTH, req);
+    free(a->doing);
+    a->doing = n == 1 ? xasprintf("%s %s", kv->verb, act_str(json_array_get(a->targets, 0), idf))
+                      : xasprintf("%s of %zu items", kv->verb, n);
+    a->started_us = time_now_us();
+    tui_message(t, false, "%s%s", a->doing, "...");
+}
+
+void act_tick(struct act *a, struct tui *t)
+{
+    if (a->seq == 0)
+        return;
+    int64_t secs = (time_now_us() - a->started_us) / 1000000;
+    if (a->job == NULL) {
+        tui_message(t, false, "%s... %llds (x stops it)", a->doing, (long long)secs);
+        return;
+    }
+    /* The bar from the job's own counts: what was really sent. */
+    char bar[24];
+    int64_t total = a->total > 0 ? a->total : 1;
+    int fill = (int)(a->done * 20 / total);
+    for (int i = 0; i < 20; i++)
+        bar[i] = i < fill ? '#' : '.';
+    bar[20] = '\0';
+    double rate = secs > 0 ? (double)a->done / (double)secs : 0.0;
+    char eta[32] = "?";
+    if (rate > 0.0)
+        time_format_span((int64_t)((double)(a->total - a->done) / rate * 1000.0), eta, sizeof(eta));
+    tui_message(t, false, "replay [%s] %lld/%lld  %.0f/s  ETA %s  (x stops; asking again resumes)",
+                bar, (long long)a->done, (long long)a->total, rate, eta);
+    struct worker_request *req = xcalloc(1, sizeof(*req));
+    req->kind = WORKER_JOB;
+    req->slot = ACT_SLOT_JOB;
+    req->id = xstrdup(a->job);
+    tui_submit(t, WORKER_LANE_BOTH, req);
+}
+
+bool act_reply(struct act *a, struct tui *t, struct worker_reply *r)
+{
+    if (r->kind == WORKER_JOB) {
+        if (r->status == STATUS_OK && a->seq != 0) {
+            a->done = json_integer_value(json_object_get(r->item, "done"));
+            if (json_integer_value(json_object_get(r->item, "total")) > 0)
+                a->total = json_integer_value(json_object_get(r->item, "total"));
+        }
+        return true;
+    }
+    if (r->kind != WORKER_RUN)
+        return false;
+    if (r->seq == a->seq)
+        a->seq = 0;
+    if (r->status == STATUS_OK) {
+        /* The verb's own line says what changed; the first one, and how
+         * many more. */
+        const char *text = r->text != NULL ? r->text : "";
+        size_t len = strcspn(text, "\n"), lines = 0;
+        for (const char *p = text; *p; p++)
+            lines += *p == '\n';
+        tui_message(t, false, "%.*s%s", (int)len, text[0] ? text : "done",
+                    lines > 1 ? " (and more; the Audit view has each)" : "");
+        if (a->v != NULL && a->v->ops->list != NULL)
+            list_marks_clear(a->v);
+    } else {
+        tui_message(t, true, "%s", r->err.msg[0] ? r->err.msg : status_text(r->status));
+    }
+    act_clear(a);
+    tui_reload(t);
+    return true;
+}
+
+bool act_cancel(struct act *a, struct tui *t)
+{
+    if (a->seq == 0)
+        return false;
+    tui_cancel(t, a->slot);
+    tui_message(t, false, "stopping %s after the batch under way", a->doing);
+    return true;
+}
