@@ -32,14 +32,10 @@ static const struct command_flag cmd_dlq_list_flags[] = {
 };
 
 static const struct table_col cmd_dlq_cols[] = {
-    {"EVENT", "event_id", TABLE_TEXT, 40},
-    {"FAILED", "failed_at", TABLE_TIME, 19},
-    {"REASON", "failure_reason", TABLE_TEXT, 24},
-    {"STATUS", "status", TABLE_TEXT, 14},
-    {"SOURCE", "source_service", TABLE_TEXT, 20},
-    {"QUEUE", "original_queue", TABLE_TEXT, 24},
-    {"RETRIES", "retry_count", TABLE_INT, 7},
-    {"ERROR", "error_message", TABLE_TEXT, 60},
+    {"EVENT", "event_id", TABLE_TEXT, 40},        {"FAILED", "failed_at", TABLE_TIME, 19},
+    {"REASON", "failure_reason", TABLE_TEXT, 24}, {"STATUS", "status", TABLE_TEXT, 14},
+    {"SOURCE", "source_service", TABLE_TEXT, 20}, {"QUEUE", "original_queue", TABLE_TEXT, 24},
+    {"RETRIES", "retry_count", TABLE_INT, 7},     {"ERROR", "error_message", TABLE_TEXT, 60},
 };
 
 static enum status cmd_dlq_list_fetch(struct session *s, const struct command *cmd,
@@ -88,34 +84,43 @@ static enum status cmd_dlq_show_fetch(struct session *s, const char *id, json_t 
     return rc;
 }
 
-static enum status cmd_dlq_show_run(struct session *s, const struct command *cmd,
-                                    const struct command_args *a, struct error *err)
+/* Unmasked data is returned only once the audit stream says who saw it. */
+static enum status cmd_dlq_show_unmasked(struct session *s, const char *event_id, json_t **item,
+                                         struct error *err)
 {
     struct redis_conn *c;
-    json_t *item = NULL;
     const char *prefix = config_str(s->cfg, OPTION_DLQ_PREFIX);
-    enum status rc = cmd_dlq_show_fetch(s, a->pos[0], &item, err);
+    enum status rc = cmd_dlq_show_fetch(s, event_id, item, err);
     if (rc != STATUS_OK)
         return rc;
-    if (command_arg(cmd, a, "--unmask") == NULL) {
-        listing_print_one(s, item);
-        return STATUS_OK;
-    }
-    /* Unmasked data is shown only once the audit stream says who saw it. */
     struct action_ident id;
     action_identity(s, &id);
-    const char *fields[] = {"operator", id.operator_, "client_host", id.host,
-                            "client_addr", id.addr, "action", "dlq.unmask",
-                            "target_kind", "dlq_event", "target_id", a->pos[0],
-                            "outcome", "ok"};
+    const char *fields[] = {"operator",  id.operator_, "client_host", id.host,       "client_addr",
+                            id.addr,     "action",     "dlq.unmask",  "target_kind", "dlq_event",
+                            "target_id", event_id,     "outcome",     "ok"};
     rc = session_redis(s, &c, err);
     if (rc == STATUS_OK)
         rc = redis_audit_append(c, prefix, fields, sizeof(fields) / sizeof(fields[0]) / 2, err);
     if (rc != STATUS_OK) {
-        json_decref(item);
+        json_decref(*item);
+        *item = NULL;
         error_prefix(err, "cannot record the unmask in the audit stream, so nothing is shown: ");
+    }
+    return rc;
+}
+
+static enum status cmd_dlq_show_run(struct session *s, const struct command *cmd,
+                                    const struct command_args *a, struct error *err)
+{
+    json_t *item = NULL;
+    enum status rc;
+    if (command_arg(cmd, a, "--unmask") == NULL) {
+        if ((rc = cmd_dlq_show_fetch(s, a->pos[0], &item, err)) == STATUS_OK)
+            listing_print_one(s, item);
         return rc;
     }
+    if ((rc = cmd_dlq_show_unmasked(s, a->pos[0], &item, err)) != STATUS_OK)
+        return rc;
     if (s->json) {
         out_json(s, item);
     } else {
@@ -180,6 +185,7 @@ const struct command cmd_dlq_show_entry = {
     .max_args = 1,
     .run = cmd_dlq_show_run,
     .fetch_one = cmd_dlq_show_fetch,
+    .fetch_unmasked = cmd_dlq_show_unmasked,
 };
 
 const struct command cmd_dlq_stats_entry = {
@@ -266,7 +272,8 @@ static enum status cmd_dlq_replay_collect(struct session *s, const struct comman
             break;
         size_t i;
         json_t *row;
-        json_array_foreach(rows, i, row) {
+        json_array_foreach(rows, i, row)
+        {
             const char *id = json_string_value(json_object_get(row, "event_id"));
             if (id == NULL)
                 continue;
@@ -626,8 +633,8 @@ static enum status cmd_dlq_mark_run(struct session *s, const struct command *cmd
         return error_set(err, STATUS_USAGE, "dlq %s needs %s TEXT; nothing changed",
                          resolve ? "resolve" : "delete", resolve ? "--note" : "--reason");
     if ((rc = session_redis(s, &c, err)) != STATUS_OK ||
-        (rc = action_confirm(cmd, a, resolve ? "resolve" : "delete", a->pos, a->npos,
-                             a->npos > 1, err)) != STATUS_OK)
+        (rc = action_confirm(cmd, a, resolve ? "resolve" : "delete", a->pos, a->npos, a->npos > 1,
+                             err)) != STATUS_OK)
         return rc;
     struct action_ident ident;
     struct redis_action_ctx ctx;
@@ -739,9 +746,10 @@ static enum status cmd_dlq_export_run(struct session *s, const struct command *c
     if (unmask) {
         struct action_ident id;
         action_identity(s, &id);
-        const char *fields[] = {"operator", id.operator_, "client_host", id.host, "client_addr",
-                                id.addr, "action", "dlq.export_unmasked", "target_kind",
-                                "dlq", "target_id", "*", "outcome", "ok"};
+        const char *fields[] = {"operator",    id.operator_, "client_host", id.host,
+                                "client_addr", id.addr,      "action",      "dlq.export_unmasked",
+                                "target_kind", "dlq",        "target_id",   "*",
+                                "outcome",     "ok"};
         if ((rc = redis_audit_append(c, prefix, fields, 7, err)) != STATUS_OK) {
             error_prefix(err, "cannot record the unmasked export in the audit stream: ");
             return rc;
@@ -781,10 +789,12 @@ static enum status cmd_dlq_export_run(struct session *s, const struct command *c
             break;
         size_t i;
         json_t *row;
-        json_array_foreach(rows, i, row) {
+        json_array_foreach(rows, i, row)
+        {
             const char *id = json_string_value(json_object_get(row, "event_id"));
             json_t *ev = NULL;
-            enum status st = id != NULL ? redis_dlq_show(c, prefix, id, &ev, err) : STATUS_NOT_FOUND;
+            enum status st =
+                id != NULL ? redis_dlq_show(c, prefix, id, &ev, err) : STATUS_NOT_FOUND;
             if (st == STATUS_NOT_FOUND) {
                 ev = json_incref(row); /* gone since it was listed: export what was seen */
             } else if (st != STATUS_OK) {

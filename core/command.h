@@ -61,6 +61,11 @@ struct command {
      * it redacted through listing_run_one. */
     enum status (*fetch_one)(struct session *s, const char *id, json_t **item,
                              struct error *err);
+    /* Show verbs that can unmask: fetch_one after recording who saw the
+     * unmasked item in the store's audit trail; nothing is returned when
+     * the record cannot be written. NULL when the verb cannot unmask. */
+    enum status (*fetch_unmasked)(struct session *s, const char *id, json_t **item,
+                                  struct error *err);
 };
 
 /* Every row, in the order help lists them. */

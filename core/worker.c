@@ -242,6 +242,11 @@ static enum status worker_show(struct worker_thread *t, struct worker_request *r
                          req->show != NULL ? req->show->name : "(none)");
     if (req->id == NULL)
         return error_set(&r->err, STATUS_USAGE, "%s: no id", req->show->name);
+    if (req->unmask) {
+        if (req->show->fetch_unmasked == NULL)
+            return error_set(&r->err, STATUS_USAGE, "%s cannot unmask", req->show->name);
+        return req->show->fetch_unmasked(t->s, req->id, &r->item, &r->err);
+    }
     return req->show->fetch_one(t->s, req->id, &r->item, &r->err);
 }
 
@@ -254,8 +259,8 @@ static enum status worker_job(struct worker_thread *t, struct worker_request *re
     enum status st = session_redis(t->s, &c, &r->err);
     if (st != STATUS_OK)
         return st;
-    return redis_actions_job_get(c, config_str(t->s->cfg, OPTION_DLQ_PREFIX), req->id,
-                                 &r->item, &r->err);
+    return redis_actions_job_get(c, config_str(t->s->cfg, OPTION_DLQ_PREFIX), req->id, &r->item,
+                                 &r->err);
 }
 
 static enum status worker_overview_pg(struct worker_thread *t, struct worker_overview *ovw,

@@ -46,7 +46,8 @@ struct worker_request {
     size_t limit;               /* FETCH */
     char *after;                /* FETCH: owned, NULL for the first page */
     const struct command *show; /* SHOW */
-    char *id;                   /* SHOW: owned */
+    char *id;                   /* SHOW, JOB: owned */
+    bool unmask;                /* SHOW: through the verb's audited fetch_unmasked */
     const struct command *cmd;  /* RUN: the verb's row */
     char **argv;                /* RUN: owned, argc strings, each owned: what follows the
                                  * verb's name on a command line ({"apr-7", "--yes"}) */

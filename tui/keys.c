@@ -53,6 +53,7 @@ static const struct keys_binding keys_bindings[] = {
     {' ', "Space", KEYS_MARK, KEYS_VIEW_LIST},
     {'*', "*", KEYS_MARK_ALL, KEYS_VIEW_LIST},
     {'w', "w", KEYS_LINK, KEYS_VIEW_LIST | KEYS_VIEW_DETAIL},
+    {'U', "U", KEYS_UNMASK, KEYS_VIEW_DETAIL},
 };
 
 static const struct keys_verb keys_verb_rows[] = {

@@ -45,7 +45,8 @@
     X(REDRAW, "redraw the whole screen")                                                           \
     X(MARK, "mark or unmark the row (actions then apply to every marked row)")                     \
     X(MARK_ALL, "mark every row of the page")                                                      \
-    X(LINK, "the other views' items that share this one's workflow or trace id")
+    X(LINK, "the other views' items that share this one's workflow or trace id")                   \
+    X(UNMASK, "show this item's masked fields, recorded in the audit trail, until the detail closes")
 
 enum keys_action {
 #define KEYS_ACTION_ENUM(id, help) KEYS_##id,

@@ -61,6 +61,8 @@ struct list {
     struct detail detail;
     char *shown_id; /* the item the detail holds or waits for */
     uint64_t show_seq;
+    bool unmask_wanted; /* the request under show_seq unmasks */
+    bool unmasked;      /* the detail shows shown_id unmasked */
 
     json_t *marks; /* id -> row of every marked row, across pages */
     int sort_col;  /* whole lists: the column sorted by */
@@ -177,8 +179,11 @@ static void list_show(struct view *v, struct tui *t, bool again)
         }
         return;
     }
-    if (!again && l->shown_id != NULL && strcmp(l->shown_id, l->sel_id) == 0)
-        return;
+    bool same = l->shown_id != NULL && strcmp(l->shown_id, l->sel_id) == 0;
+    if (same && (!again || l->unmasked))
+        return; /* an unmasked item stays as it is until the detail closes */
+    l->unmasked = false;
+    l->unmask_wanted = false;
     free(l->shown_id);
     l->shown_id = xstrdup(l->sel_id);
     if (l->show == NULL) {
@@ -385,7 +390,17 @@ unsigned list_reply(struct view *v, struct tui *t, struct worker_reply *r)
         if (r->seq != l->show_seq)
             return REACT_NONE;
         json_t *item;
-        if (r->status == STATUS_OK) {
+        bool unmasked = l->unmask_wanted && r->status == STATUS_OK;
+        l->unmask_wanted = false;
+        if (unmasked) {
+            /* The worker recorded who saw it before it returned the item. */
+            item = json_incref(r->item);
+            l->unmasked = true;
+            tui_message(t, false,
+                        "%s unmasked until the detail closes; recorded in the audit "
+                        "trail",
+                        l->shown_id);
+        } else if (r->status == STATUS_OK) {
             item = redact_copy(tui_redact(t), r->item, NULL);
         } else {
             char down[1024] = "";
@@ -503,6 +518,32 @@ unsigned list_act(struct view *v, struct tui *t, enum keys_action a)
         if (a == KEYS_BACK || a == KEYS_QUIT) {
             l->detail_open = false;
             l->focus_detail = false;
+            if (l->unmasked) {
+                /* Closed: the unmasked item goes; a next look is masked. */
+                l->unmasked = false;
+                free(l->shown_id);
+                l->shown_id = NULL;
+                detail_set(&l->detail, NULL, NULL);
+                if (l->wide)
+                    list_show(v, t, false);
+            }
+            return REACT_REDRAW;
+        }
+        if (a == KEYS_UNMASK) {
+            if (l->show == NULL || l->show->fetch_unmasked == NULL || l->shown_id == NULL) {
+                tui_message(t, true,
+                            "only a DLQ event's detail can be unmasked here (opsdeck "
+                            "dlq show ID --unmask)");
+                return REACT_REDRAW;
+            }
+            struct worker_request *req = xcalloc(1, sizeof(*req));
+            req->kind = WORKER_SHOW;
+            req->slot = v->slot_base + LIST_SLOT_SHOW;
+            req->show = l->show;
+            req->id = xstrdup(l->shown_id);
+            req->unmask = true;
+            l->unmask_wanted = true;
+            l->show_seq = tui_submit(t, l->spec->lane, req);
             return REACT_REDRAW;
         }
         if (a == KEYS_FOCUS && !l->detail_open) {
