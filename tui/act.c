@@ -258,6 +258,17 @@ static const char *act_time(const char *v)
     return v[0] == '+' ? v + 1 : v;
 }
 
+/* A backfill bound: the dialog takes a duration as that long ago, which
+ * the verb (reading a bare DUR as from now) gets as an ISO time. */
+static char *act_time_ago(const char *v)
+{
+    int64_t ms;
+    char iso[40];
+    if (!time_parse_duration(v, &ms))
+        return xstrdup(v);
+    return xstrdup(time_format_iso(time_now_us() - ms * 1000, iso, sizeof(iso)));
+}
+
 void act_submit(struct act *a, struct tui *t, struct dialog *d)
 {
     const struct keys_verb *kv = a->kv;
@@ -290,13 +301,16 @@ void act_submit(struct act *a, struct tui *t, struct dialog *d)
         }
         free(v);
     } else if (kv->extra == KEYS_EXTRA_RANGE) {
-        char *from = dialog_value(d, field++), *to = dialog_value(d, field++);
+        char *fv = dialog_value(d, field++), *tv = dialog_value(d, field++);
+        char *from = act_time_ago(fv), *to = act_time_ago(tv);
         act_arg(&argv, &argc, "--from");
         act_arg(&argv, &argc, from);
         act_arg(&argv, &argc, "--to");
         act_arg(&argv, &argc, to);
         free(from);
         free(to);
+        free(fv);
+        free(tv);
     }
     if (kv->extra == KEYS_EXTRA_RANGE || kv->extra == KEYS_EXTRA_OVERLAP) {
         char *v = dialog_value(d, field++);
