@@ -194,8 +194,10 @@ void frame_help(WINDOW *w, int y, int h, int width, unsigned groups, const char 
             roles[n++] = ROLE_TITLE;
             any = true;
         }
-        snprintf(lines[n], sizeof(lines[n]), "  %-22s %s: opsdeck %s%s", verbs[i].label,
-                 verbs[i].title, verbs[i].verb, verbs[i].bulk ? " (marked rows too)" : "");
+        char keys[48];
+        snprintf(keys, sizeof(keys), "%s, :%s", verbs[i].label, keys_verb_word(&verbs[i]));
+        snprintf(lines[n], sizeof(lines[n]), "  %-22s %s: opsdeck %s%s", keys, verbs[i].title,
+                 verbs[i].verb, verbs[i].bulk ? " (marked rows too)" : "");
         roles[n++] = ROLE_DEFAULT;
     }
     if (read_only) {

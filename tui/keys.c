@@ -164,6 +164,22 @@ const struct keys_verb *keys_verb_lookup(const char *view, int key)
     return NULL;
 }
 
+const char *keys_verb_word(const struct keys_verb *kv)
+{
+    const char *sp = strrchr(kv->verb, ' ');
+    return sp != NULL ? sp + 1 : kv->verb;
+}
+
+const struct keys_verb *keys_verb_named(const char *view, const char *word)
+{
+    for (size_t i = 0; i < sizeof(keys_verb_rows) / sizeof(keys_verb_rows[0]); i++) {
+        if (strcmp(keys_verb_rows[i].view, view) == 0 &&
+            strcmp(keys_verb_word(&keys_verb_rows[i]), word) == 0)
+            return &keys_verb_rows[i];
+    }
+    return NULL;
+}
+
 const struct keys_verb *keys_verbs(size_t *count)
 {
     *count = sizeof(keys_verb_rows) / sizeof(keys_verb_rows[0]);

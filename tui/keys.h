@@ -102,6 +102,13 @@ struct keys_verb {
 /* The action bound to key in view (a typed character), or NULL. */
 const struct keys_verb *keys_verb_lookup(const char *view, int key);
 
+/* The action of view whose `:` name is word: the verb's last word
+ * ("approve", "replay", "force-open"), or NULL. */
+const struct keys_verb *keys_verb_named(const char *view, const char *word);
+
+/* The `:` name of an action: its verb's last word; borrowed. */
+const char *keys_verb_word(const struct keys_verb *kv);
+
 /* Every action key, in the order help lists them. */
 const struct keys_verb *keys_verbs(size_t *count);
 

@@ -375,6 +375,12 @@ static size_t tui_complete(void *ctx, const wchar_t *text, size_t cursor, size_t
         const struct keys_command *cmds = keys_commands(&nc);
         for (size_t i = 0; i < nc; i++)
             n = tui_complete_add(out, n, max, cmds[i].name, word);
+        /* and the current view's actions */
+        size_t nv;
+        const struct keys_verb *verbs = keys_verbs(&nv);
+        for (size_t i = 0; i < nv; i++)
+            if (strcmp(verbs[i].view, tui_view(t)->ops->name) == 0)
+                n = tui_complete_add(out, n, max, keys_verb_word(&verbs[i]), word);
         return n;
     }
     if (!is_filter && strcmp(cmdname, "theme") == 0) {
@@ -456,11 +462,16 @@ static void tui_command(struct tui *t, const char *line)
     while (*rest == ' ')
         rest++;
     const struct keys_command *c = keys_command_find(name);
+    struct view *v = tui_view(t);
     if (c == NULL) {
-        tui_message(t, true, "unknown command ':%s'; :help lists them", name);
+        /* An action of this view by its verb's word: :approve, :replay. */
+        const struct keys_verb *kv = keys_verb_named(v->ops->name, name);
+        if (kv != NULL && v->ops->list != NULL)
+            act_begin(&t->act, t, v, kv, &t->dialog);
+        else
+            tui_message(t, true, "unknown command ':%s' here; :help lists them", name);
         return;
     }
-    struct view *v = tui_view(t);
     switch (c->id) {
     case KEYS_CMD_VIEW:
         tui_switch(t, c->name, rest[0] ? rest : NULL);
