@@ -567,7 +567,7 @@ static enum status cmd_dlq_replay_run(struct session *s, const struct command *c
         size_t k = n - i < chunk ? n - i : chunk;
         /* Cancelled (the console's worker): stop between chunks, as any
          * failure does, so the job is left interrupted and resumable. */
-        if (s->cancel != NULL && *s->cancel) {
+        if (s->cancel != NULL && atomic_load(s->cancel)) {
             rc = error_set(err, STATUS_REFUSED, "cancelled after %zu of %zu", i, n);
             if (progress)
                 cmd_dlq_replay_progress(i, n, start, rate, true);

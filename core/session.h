@@ -3,7 +3,7 @@
 #ifndef OPSDECK_CORE_SESSION_H
 #define OPSDECK_CORE_SESSION_H
 
-#include <signal.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
 
@@ -29,7 +29,7 @@ struct session {
     struct redact redact;     /* from the redact setting */
     session_console_fn console; /* NULL when there is none (tests) */
     char *console_note;       /* owned: the console's first message, or NULL */
-    volatile sig_atomic_t *cancel; /* borrowed, or NULL: set nonzero to ask a long verb
+    atomic_int *cancel; /* borrowed, or NULL: set nonzero to ask a long verb
                                     * (dlq replay) to stop at its next safe point */
 };
 

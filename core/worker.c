@@ -43,7 +43,7 @@ struct worker_thread {
     struct worker_health health;  /* (lock) copied after every call */
     char setup_err[256];          /* why the Redis handle could not be made */
     unsigned running_cancel;      /* (lock) the running RUN's cancel_slot, else 0 */
-    volatile sig_atomic_t cancel; /* set (under the lock) by worker_cancel; the running
+    atomic_int cancel;            /* set (under the lock) by worker_cancel; the running
                                    * verb polls it through its session */
 
     /* PG lane only. */
@@ -561,7 +561,7 @@ static void *worker_main(void *arg)
             t->health.busy = true;
             t->health.busy_since_us = time_now_us();
             t->running_cancel = req->kind == WORKER_RUN ? req->cancel_slot : 0;
-            t->cancel = 0;
+            atomic_store(&t->cancel, 0);
         }
         pthread_mutex_unlock(&w->lock);
         if (req != NULL)
@@ -797,7 +797,7 @@ void worker_cancel(struct worker *w, unsigned cancel_slot)
         struct worker_thread *t = &w->lanes[i];
         size_t kept = 0;
         if (t->running_cancel == cancel_slot)
-            t->cancel = 1;
+            atomic_store(&t->cancel, 1);
         for (size_t k = 0; k < t->nqueue; k++) {
             struct worker_request *req = t->queue[k];
             if (req->kind != WORKER_RUN || req->cancel_slot != cancel_slot) {

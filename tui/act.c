@@ -156,7 +156,18 @@ bool act_begin(struct act *a, struct tui *t, struct view *v, const struct keys_v
     const char *field = list_id_field(v);
 
     if (strcmp(kv->verb, "sagas retry-step") == 0) {
-        const char *step = act_failed_step(list_detail_item(v));
+        /* The step comes from the selected saga's detail: the target must
+         * be that saga, not a marked one. */
+        const json_t *saga = list_detail_item(v);
+        if (marked || saga == NULL ||
+            strcmp(act_str(saga, field), act_str(json_array_get(targets, 0), field)) != 0) {
+            act_clear(a);
+            tui_message(t, true,
+                        "retry-step acts on the selected saga with its detail open "
+                        "(Enter), not on marks");
+            return false;
+        }
+        const char *step = act_failed_step(saga);
         if (step == NULL || step[0] == '\0') {
             act_clear(a);
             tui_message(t, true, "no failed step in this saga's detail (Enter shows its steps)");
@@ -282,9 +293,6 @@ void act_submit(struct act *a, struct tui *t, struct dialog *d)
     const char *idf = list_id_field(a->v);
     size_t i;
     const json_t *row;
-    json_array_foreach(a->targets, i, row) act_arg(&argv, &argc, act_str(row, idf));
-    if (a->step_id != NULL)
-        act_arg(&argv, &argc, a->step_id);
     if (kv->text_flag != NULL) {
         char *v = dialog_value(d, field++);
         if (v[0] != '\0') {
@@ -364,6 +372,12 @@ void act_submit(struct act *a, struct tui *t, struct dialog *d)
     }
     act_arg(&argv, &argc, "--idempotency-key");
     act_arg(&argv, &argc, key);
+    /* Ids last, after "--": an id from the store that starts with a dash is
+     * still an id. */
+    act_arg(&argv, &argc, "--");
+    json_array_foreach(a->targets, i, row) act_arg(&argv, &argc, act_str(row, idf));
+    if (a->step_id != NULL)
+        act_arg(&argv, &argc, a->step_id);
 
     struct worker_request *req = xcalloc(1, sizeof(*req));
     req->kind = WORKER_RUN;

@@ -180,7 +180,7 @@ static void list_show(struct view *v, struct tui *t, bool again)
         return;
     }
     bool same = l->shown_id != NULL && strcmp(l->shown_id, l->sel_id) == 0;
-    if (same && (!again || l->unmasked))
+    if (same && (!again || l->unmasked || l->unmask_wanted))
         return; /* an unmasked item stays as it is until the detail closes */
     l->unmasked = false;
     l->unmask_wanted = false;
@@ -518,9 +518,12 @@ unsigned list_act(struct view *v, struct tui *t, enum keys_action a)
         if (a == KEYS_BACK || a == KEYS_QUIT) {
             l->detail_open = false;
             l->focus_detail = false;
-            if (l->unmasked) {
-                /* Closed: the unmasked item goes; a next look is masked. */
+            if (l->unmasked || l->unmask_wanted) {
+                /* Closed: the unmasked item goes (or will not come); a
+                 * next look is masked. */
                 l->unmasked = false;
+                l->unmask_wanted = false;
+                l->show_seq = 0;
                 free(l->shown_id);
                 l->shown_id = NULL;
                 detail_set(&l->detail, NULL, NULL);

@@ -626,7 +626,8 @@ static void tui_key(struct tui *t, wint_t ch, bool is_key)
     }
     struct view *v = tui_view(t);
     /* A run under way: x or Esc stops it between batches. */
-    if (!is_key && (key == 'x' || key == 27) && act_cancel(&t->act, t)) {
+    if (!is_key && (key == 'x' || (key == 27 && !(tui_key_groups(t) & KEYS_VIEW_DETAIL))) &&
+        act_cancel(&t->act, t)) {
         t->dirty = true;
         return;
     }

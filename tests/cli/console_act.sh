@@ -161,8 +161,8 @@ keys "?"
 wait_screen '^ *Keys in Approvals' 5 "? opens the help"
 help_find '^ *Actions \(' || fail "help lists no actions: $(screen)"
 ok "help lists the actions"
-help_find 'x +Reject: opsdeck reject \(marked rows too\)' || fail "help does not name reject's verb: $(screen)"
-assert_match 'a +Approve: opsdeck approve \(marked rows too\)' "$(screen)" "help names each action's verb"
+help_find 'x, :reject +Reject: opsdeck reject \(marked rows too\)' || fail "help does not name reject's verb: $(screen)"
+assert_match 'a, :approve +Approve: opsdeck approve \(marked rows too\)' "$(screen)" "help names each action's verb"
 keys Escape
 wait_screen '^ DUE +STATUS +TITLE' 5 "help closed"
 
