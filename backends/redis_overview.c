@@ -67,6 +67,14 @@ static void redis_overview_stats(struct redis_overview *out, const redisReply *s
             continue;
         if (strcmp(k->str, "total_failed_events") == 0) {
             out->dlq_total_failed = redis_overview_int(v);
+        } else if (strncmp(k->str, "status:", 7) == 0) {
+            /* Every status move (resolve, replay, fail again) moves these:
+             * a cheap sign that some event changed. */
+            uint64_t h = 5381;
+            for (const char *c = k->str + 7; *c != '\0'; c++)
+                h = h * 33 + (unsigned char)*c;
+            /* A sum, so the hash's field order does not matter. */
+            out->dlq_status_sum += redis_overview_int(v) * (int64_t)(h % 1000003 + 1);
         } else if (strncmp(k->str, "reason:", 7) == 0) {
             /* One writer's repr and another's value are the same reason. */
             char *name = redis_overview_normalise(k->str + 7);

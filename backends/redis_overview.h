@@ -20,6 +20,8 @@ struct redis_overview {
     int64_t dlq_depth;          /* entries in <dlq>:index */
     int64_t dlq_last_hour;      /* entries scored within the last hour */
     int64_t dlq_total_failed;   /* <dlq>:stats total_failed_events */
+    int64_t dlq_status_sum;     /* a digest of the stats' status:* counters: changes when an
+                                 * event's status moves */
     struct redis_count *reasons; /* <dlq>:stats reason:* by count, largest first */
     size_t nreasons;
     bool circuits_registry;     /* <circuit>:index exists; without it states are unknown */

@@ -369,12 +369,9 @@ unsigned list_reply(struct view *v, struct tui *t, struct worker_reply *r)
             for (size_t i = 0; i < n; i++) {
                 const char *id = list_row_id(l, json_array_get(l->rows, i));
                 if (id != NULL && strcmp(id, l->sel_id) == 0) {
-                    /* Keep it on the same screen line when rows came in
-                     * above it. */
-                    if (i > l->sel)
-                        l->top += i - l->sel;
-                    else
-                        l->top = l->top > l->sel - i ? l->top - (l->sel - i) : 0;
+                    /* The window stays where it is, so rows that came in
+                     * above show; drawing scrolls only if the selected
+                     * row would leave it. */
                     keep = i;
                     break;
                 }

@@ -282,7 +282,7 @@ static bool tui_overview_take(struct tui *t, struct worker_reply *r)
         memcpy(t->inflow, w->inflow, sizeof(t->inflow));
     t->have_redis = true;
     const struct redis_overview *d = &t->ov.rdo;
-    int64_t vals[] = {d->dlq_depth,       d->dlq_total_failed, d->circuits_total,
+    int64_t vals[] = {d->dlq_depth,       d->dlq_total_failed, d->dlq_status_sum, d->circuits_total,
                       d->circuits_closed, d->circuits_open,    d->circuits_half_open,
                       d->circuits_forced, d->circuits_unknown};
     for (size_t i = 0; i < sizeof(vals) / sizeof(vals[0]); i++)
