@@ -202,7 +202,8 @@ static void cmd_demo_clear(struct session *s)
 /* The console on a terminal; otherwise (output to a file or a pipe) the
  * status, refreshed at the refresh interval, until SIGINT, SIGTERM or
  * SIGHUP (or the simulator dies). */
-static enum status cmd_demo_watch(struct session *s, const char *dir, pid_t sim, bool owner)
+static enum status cmd_demo_watch(struct session *s, const char *dir, pid_t sim, bool owner,
+                                  struct error *err)
 {
     if (s->console != NULL && isatty(STDIN_FILENO) && isatty(fileno(s->out))) {
         /* The console, until the operator quits it (or a signal ends it);
@@ -213,11 +214,8 @@ static enum status cmd_demo_watch(struct session *s, const char *dir, pid_t sim,
                                     owner ? "started here" : "attached",
                                     owner ? "stops it" : "leaves it running");
         enum status rc = s->console(s, &e);
-        if (rc != STATUS_OK) {
-            char *msg = out_safe(s, e.msg, 0);
-            fprintf(stderr, "opsdeck: %s\n", msg);
-            free(msg);
-        }
+        if (rc != STATUS_OK)
+            error_set(err, rc, "%s", e.msg); /* said last, after the demo stops */
         return rc;
     }
 
@@ -357,7 +355,7 @@ static enum status cmd_demo_run(struct session *s, const struct command *cmd,
         fprintf(stderr, "opsdeck: a demo is already running in %s (%s); attaching to it. "
                         "Leaving here leaves it running.\n",
                 dir, owner > 0 ? "with its own console" : "kept; opsdeck demo --stop ends it");
-        rc = cmd_demo_watch(s, dir, 0, false);
+        rc = cmd_demo_watch(s, dir, 0, false, err);
         goto out;
     }
 
@@ -383,7 +381,7 @@ static enum status cmd_demo_run(struct session *s, const struct command *cmd,
         cmd_demo_print_keep(s, dir);
         goto out;
     }
-    rc = cmd_demo_watch(s, dir, sim, true);
+    rc = cmd_demo_watch(s, dir, sim, true, err);
 stop:
     cmd_demo_clear(s);
     out_printf(s, "stopping the demo in %s ...\n", dir);

@@ -389,10 +389,10 @@ static enum status theme_load_file(const char *path, const char *name, struct th
     return st;
 }
 
-/* The themes/ folder of the build tree the running binary sits in, or NULL
- * for an installed binary. A build tree is recognised by config.status next
- * to the binary, which makes an in-tree build run without setup; out of
- * tree, set OPSDECK_THEMES_DIR. */
+/* The themes/ folder of the source tree the running binary was built
+ * from, or NULL for an installed binary. A build tree is recognised by
+ * config.status next to the binary, so a build (in the source tree or out
+ * of it, as scripts/demo does) runs without setup. */
 static char *theme_build_dir(void)
 {
     char exe[PATH_MAX];
@@ -408,7 +408,7 @@ static char *theme_build_dir(void)
     *slash = '\0';
     marker = xasprintf("%s/config.status", exe);
     if (access(marker, F_OK) == 0)
-        dir = xasprintf("%s/themes", exe);
+        dir = xstrdup(OPSDECK_SRC_THEMES);
 out:
     free(marker);
     return dir;
