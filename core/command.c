@@ -107,6 +107,16 @@ static bool command_matches(const char *name, const char *const *words, size_t k
     return *p == '\0';
 }
 
+const struct command *command_named(const char *name)
+{
+    size_t n;
+    const struct command *const *rows = command_table(&n);
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(rows[i]->name, name) == 0)
+            return rows[i];
+    return NULL;
+}
+
 const struct command *command_find(const char *const *words, size_t n, size_t *used)
 {
     for (size_t k = n < 3 ? n : 3; k > 0; k--) {

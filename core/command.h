@@ -76,6 +76,9 @@ const struct command *const *command_table(size_t *count);
  * none matches. */
 const struct command *command_find(const char *const *words, size_t n, size_t *used);
 
+/* The row whose whole name is name ("dlq list"), or NULL. */
+const struct command *command_named(const char *name);
+
 /* True when a row's name starts with word (a verb group like "stores"). */
 bool command_is_group(const char *word);
 

@@ -52,18 +52,6 @@ static const char *act_str(const json_t *row, const char *field)
     return s != NULL ? s : "";
 }
 
-static const struct command *act_command(const char *verb)
-{
-    char copy[64], *save = NULL;
-    const char *words[3];
-    size_t n = 0, used = 0;
-    snprintf(copy, sizeof(copy), "%s", verb);
-    for (char *w = strtok_r(copy, " ", &save); w != NULL && n < 3; w = strtok_r(NULL, " ", &save))
-        words[n++] = w;
-    const struct command *cmd = command_find(words, n, &used);
-    return cmd != NULL && used == n ? cmd : NULL;
-}
-
 /* The first failed step of a saga's detail: what retry-step retries. */
 static const char *act_failed_step(const json_t *saga)
 {
@@ -283,7 +271,7 @@ static char *act_time_ago(const char *v)
 void act_submit(struct act *a, struct tui *t, struct dialog *d)
 {
     const struct keys_verb *kv = a->kv;
-    const struct command *cmd = kv != NULL ? act_command(kv->verb) : NULL;
+    const struct command *cmd = kv != NULL ? command_named(kv->verb) : NULL;
     if (cmd == NULL) {
         act_clear(a);
         return;

@@ -69,19 +69,6 @@ struct list {
     bool reverse;
 };
 
-static const struct command *list_command(const char *verb)
-{
-    char copy[64];
-    const char *words[4];
-    size_t n = 0, used = 0;
-    snprintf(copy, sizeof(copy), "%s", verb);
-    for (char *save = NULL, *w = strtok_r(copy, " ", &save); w != NULL && n < 4;
-         w = strtok_r(NULL, " ", &save))
-        words[n++] = w;
-    const struct command *cmd = command_find(words, n, &used);
-    return cmd != NULL && used == n ? cmd : NULL;
-}
-
 static const char *list_row_id(const struct list *l, const json_t *row)
 {
     const json_t *v = json_object_get(row, l->cmd->id_field);
@@ -103,10 +90,10 @@ void *list_open(struct view *v, struct tui *t)
     (void)t;
     struct list *l = xcalloc(1, sizeof(*l));
     l->spec = v->ops->list;
-    l->cmd = list_command(l->spec->verb);
+    l->cmd = command_named(l->spec->verb);
     if (l->cmd == NULL)
         abort(); /* a view names a verb that is not in the table: a build error */
-    l->show = l->cmd->show != NULL ? list_command(l->cmd->show) : NULL;
+    l->show = l->cmd->show != NULL ? command_named(l->cmd->show) : NULL;
     filter_parse(l->cmd, "", &l->filter, &l->err);
     detail_init(&l->detail);
     l->marks = json_object();

@@ -407,14 +407,7 @@ static size_t tui_complete(void *ctx, const wchar_t *text, size_t cursor, size_t
     }
     if (ops == NULL || ops->list == NULL)
         return 0;
-    size_t used;
-    char verb[64];
-    snprintf(verb, sizeof(verb), "%s", ops->list->verb);
-    char *save = NULL;
-    const char *words[2];
-    words[0] = strtok_r(verb, " ", &save);
-    words[1] = strtok_r(NULL, " ", &save);
-    const struct command *cmd = command_find(words, 2, &used);
+    const struct command *cmd = command_named(ops->list->verb);
     if (cmd == NULL || cmd->opts == NULL)
         return 0;
     for (const struct command_flag *o = cmd->opts; o->name != NULL; o++) {
