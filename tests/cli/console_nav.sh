@@ -151,6 +151,7 @@ wait_screen '^ DUE +STATUS +TITLE' 2 "Esc closes it"
 keys : q Enter
 wait_screen '^console exit 0' 5 ":q exits 0"
 assert_eq 0 "$(tmx display -p -t c '#{alternate_on}')" "the alternate screen is left"
+wait_screen '^tty: ' 5 "the wrapper read the terminal's modes"
 assert_match '^tty: .*\becho\b' "$(screen)" "echo is on again"
 assert_no_match '^tty: .*-(echo|icanon)' "$(screen)" "no mode left off"
 assert_no_match 'opsdeck · |DUE +STATUS' "$(screen)" "no console frame is left on the screen"

@@ -22,7 +22,8 @@ for t in $terms; do
     console_start 80x24 TERM=$t
     wait_screen '^ +Sagas +running 1 ' 10 "$t: the Overview"
     wait_screen '^ +DLQ +depth 1 ' 5 "$t: both stores"
-    assert_match '^ opsdeck · default · tester .*pg up  redis up$' "$(screen_line 0)" "$t: the header"
+    # polled: under load a lane may show "waiting 1s" for a moment
+    wait_screen '^ opsdeck · default · tester .*pg up  redis up$' 10 "$t: the header"
     assert_match '^ j move +Enter go to alert' "$(screen_line 22)" "$t: the hints"
     keys 4
     wait_screen '^ .* cafe-1 *$' 5 "$t: the DLQ"
@@ -40,6 +41,8 @@ for t in $terms; do
     esac
     keys Escape q
     wait_screen '^console exit 0' 5 "$t: q quits with status 0"
+    # the wrapper prints the modes a moment after the exit status
+    wait_screen '^tty: ' 5 "$t: the wrapper read the terminal's modes"
     assert_match '^tty: icanon echo' "$(screen)" "$t: the terminal's modes restored"
     assert_eq "" "$(cat "$TEST_TMP/console.err")" "$t: nothing on stderr"
     console_stop
@@ -65,7 +68,7 @@ console_start 80x24 LANG=C LC_ALL=C
 tmx pipe-pane -t c -o "cat >>'$raw'"
 keys C-l
 wait_screen '^ +Sagas +running 1 ' 10 "C locale: the Overview"
-assert_match '^ opsdeck .*default.* tester .*pg up  redis up$' "$(screen_line 0)" "C locale: the header"
+wait_screen '^ opsdeck .*default.* tester .*pg up  redis up$' 10 "C locale: the header"
 assert_match '^ 1 (Overview|Ovw) +2 Sagas' "$(screen_line 1)" "C locale: the tabs"
 line0=$(screen_line 0)
 assert_match '^ j move +Enter go to alert' "$(screen_line 22)" "C locale: the hints"

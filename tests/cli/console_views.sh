@@ -63,7 +63,7 @@ for size in 80x24 120x40; do
     wait_screen '^ +Schedules +2 \(1 paused\) +next: hourly-sync' 10 "$size: schedules and the next run"
     wait_screen 'DLQ depth 12 \(over 10\)' 10 "$size: the DLQ depth alert"
     wait_screen '2 Sagas +3 Appr(ovals)? 1 +4 DLQ 12 +5 Sched(ules)? +6 Circ(uits)? 1 ' 5 "$size: tab badges"
-    assert_match 'opsdeck · default · tester .*pg up  redis up' "$(screen_line 0)" "$size: header"
+    wait_screen 'opsdeck · default · tester .*pg up  redis up$' 10 "$size: header"
 
     # Enter on the DLQ alert: the DLQ, filtered to what waits for review.
     alerts=$(screen | sed -n '/^ Alerts/,$p')
