@@ -405,6 +405,21 @@ out:
     return st;
 }
 
+/* What the lane's role may do: asked once a connection by the console. */
+static enum status worker_rights(struct worker_thread *t, struct worker_reply *r)
+{
+    struct redis_conn *c;
+    enum status st;
+    if (t->lane == WORKER_LANE_PG)
+        return rights_pg(session_pg(t->s), session_schema(t->s), &r->rights, r->who,
+                         sizeof(r->who), &r->err);
+    if (t->lane != WORKER_LANE_REDIS)
+        return error_set(&r->err, STATUS_USAGE, "rights: asked of a lane of both stores");
+    if ((st = session_redis(t->s, &c, &r->err)) != STATUS_OK)
+        return st;
+    return rights_redis(c, config_str(t->s->cfg, OPTION_DLQ_PREFIX), &r->rights, &r->err);
+}
+
 /* Runs req (taken) and posts its reply. */
 static void worker_run(struct worker_thread *t, struct worker_request *req)
 {
@@ -433,6 +448,9 @@ static void worker_run(struct worker_thread *t, struct worker_request *req)
         break;
     case WORKER_OVERVIEW:
         st = worker_overview(t, r);
+        break;
+    case WORKER_RIGHTS:
+        st = worker_rights(t, r);
         break;
     case WORKER_RUN:
         st = worker_run_verb(t, req, r);

@@ -16,6 +16,7 @@
 #include <jansson.h>
 
 #include "backends/health.h"
+#include "backends/rights.h"
 #include "core/config.h"
 #include "core/filter.h"
 #include "core/overview.h"
@@ -35,6 +36,7 @@ enum worker_kind {
     WORKER_CHANGED,  /* reply only: wf_changes said something changed (PG lane) */
     WORKER_RUN,      /* any verb's row->run, as `opsdeck VERB ARGS` runs it */
     WORKER_JOB,      /* a bulk replay job's progress hash: id is the job (its key) */
+    WORKER_RIGHTS,   /* may the lane's role act (PG or Redis lane): rights, who */
 };
 
 /* A request. The worker owns it once submitted. */
@@ -80,6 +82,8 @@ struct worker_reply {
                                   * JSON); "" when it did not run */
     char *diag;                  /* RUN: what it would have printed on stderr (blast radius,
                                   * job notes), without the final error, which is err */
+    enum rights rights;          /* RIGHTS */
+    char who[64];                /* RIGHTS: the role (PostgreSQL), "" when not known */
     int64_t took_us;
 };
 

@@ -114,9 +114,9 @@ bool act_begin(struct act *a, struct tui *t, struct view *v, const struct keys_v
                struct dialog *d)
 {
     const struct config *cfg = tui_config(t);
-    if (config_bool(cfg, OPTION_READ_ONLY)) {
-        tui_message(t, true, "read-only mode (%s): '%s' would change the store; nothing changed",
-                    config_origin(cfg, OPTION_READ_ONLY), kv->verb);
+    char why[160];
+    if (tui_read_only(t, v, why, sizeof(why)) != NULL) {
+        tui_message(t, true, "%s: '%s' would change the store; nothing changed", why, kv->verb);
         return false;
     }
     if (a->seq != 0) {

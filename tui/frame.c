@@ -8,8 +8,8 @@
 #include "tui/frame.h"
 #include "tui/keys.h"
 
-void frame_header(WINDOW *w, int width, const char *profile, const char *operator_, bool read_only,
-                  const struct frame_health *health, size_t nhealth)
+void frame_header(WINDOW *w, int width, const char *profile, const char *operator_,
+                  const char *mode, const struct frame_health *health, size_t nhealth)
 {
     draw_fill(w, 0, 0, width, ROLE_HEADER);
     int right = width;
@@ -24,7 +24,7 @@ void frame_header(WINDOW *w, int width, const char *profile, const char *operato
         right -= 1;
     }
     draw_printf(w, 0, 1, right - 2, ROLE_HEADER, 0, "opsdeck%s%s%s%s%s%s", DRAW_DOT, profile,
-                DRAW_DOT, operator_, read_only ? DRAW_DOT : "", read_only ? "read-only" : "");
+                DRAW_DOT, operator_, mode != NULL ? DRAW_DOT : "", mode != NULL ? mode : "");
 }
 
 /* A badge as the tab shows it: " 7", " 12k", " 3M"; "" when none. */
@@ -162,7 +162,7 @@ void frame_hints(WINDOW *w, int y, int width, unsigned groups, const char *view,
 }
 
 void frame_help(WINDOW *w, int y, int h, int width, unsigned groups, const char *view_title,
-                const char *view, bool read_only, size_t *top)
+                const char *view, const char *read_only, size_t *top)
 {
     /* Lay the help out as lines first, then show the window of them. */
     char lines[96][192];
@@ -183,7 +183,7 @@ void frame_help(WINDOW *w, int y, int h, int width, unsigned groups, const char 
     size_t nv;
     const struct keys_verb *verbs = keys_verbs(&nv);
     bool any = false;
-    for (size_t i = 0; i < nv && n < 88 && !read_only; i++) {
+    for (size_t i = 0; i < nv && n < 88 && read_only == NULL; i++) {
         if (strcmp(verbs[i].view, view) != 0)
             continue;
         if (!any) {
@@ -200,10 +200,10 @@ void frame_help(WINDOW *w, int y, int h, int width, unsigned groups, const char 
                  verbs[i].verb, verbs[i].bulk ? " (marked rows too)" : "");
         roles[n++] = ROLE_DEFAULT;
     }
-    if (read_only) {
+    if (read_only != NULL) {
         snprintf(lines[n], sizeof(lines[n]), " ");
         roles[n++] = ROLE_DEFAULT;
-        snprintf(lines[n], sizeof(lines[n]), "Read-only: the action keys are off.");
+        snprintf(lines[n], sizeof(lines[n]), "The action keys are off: %s.", read_only);
         roles[n++] = ROLE_DIM;
     }
     snprintf(lines[n], sizeof(lines[n]), " ");

@@ -30,10 +30,10 @@ struct frame_health {
     enum theme_role role;
 };
 
-/* Line 0: "opsdeck · PROFILE · OPERATOR [read-only]" and the health of
- * each backend on the right. */
-void frame_header(WINDOW *w, int width, const char *profile, const char *operator_, bool read_only,
-                  const struct frame_health *health, size_t nhealth);
+/* Line 0: "opsdeck · PROFILE · OPERATOR [· MODE]" (MODE: "read-only",
+ * "viewer"; NULL for none) and the health of each backend on the right. */
+void frame_header(WINDOW *w, int width, const char *profile, const char *operator_,
+                  const char *mode, const struct frame_health *health, size_t nhealth);
 
 /* The tabs "1 Overview  2 Sagas  3 Approvals 4 ..." at y; short titles
  * when the long ones do not fit. */
@@ -44,9 +44,11 @@ void frame_tabs(WINDOW *w, int y, int width, const struct frame_tab *tabs, size_
 void frame_hints(WINDOW *w, int y, int width, unsigned groups, const char *view, bool read_only);
 
 /* The help screen over y..y+h: every key of groups with its action's help,
- * then the `:` commands. *top scrolls (clamped here). */
+ * then the `:` commands. read_only, when not NULL, says why the view's
+ * action keys are off, instead of listing them. *top scrolls (clamped
+ * here). */
 void frame_help(WINDOW *w, int y, int h, int width, unsigned groups, const char *view_title,
-                const char *view, bool read_only, size_t *top);
+                const char *view, const char *read_only, size_t *top);
 
 /* The whole screen when it is smaller than FRAME_MIN_COLS x FRAME_MIN_ROWS. */
 void frame_too_small(WINDOW *w, int rows, int cols);

@@ -46,6 +46,7 @@ static const struct view_ops *const tui_view_table[] = {
 
 /* The overview's worker slot on the PG and Redis lanes. */
 #define TUI_SLOT_OVERVIEW 0
+#define TUI_SLOT_RIGHTS   0xfff0u
 
 struct tui {
     struct session *s;
@@ -74,6 +75,12 @@ struct tui {
     int64_t inflow[WORKER_INFLOW_MINUTES];
     json_t *next_runs;
     uint64_t pg_sig, redis_sig;
+
+    /* What each store's role may do (PG, Redis lanes), asked once its
+     * first overview came back. */
+    enum rights rights[WORKER_LANE_BOTH];
+    bool rights_asked[WORKER_LANE_BOTH];
+    char pg_role[64];
 
     int64_t next_tick_ms;   /* the refresh interval's next turn */
     int64_t next_second_ms; /* the next look at countdowns */
@@ -282,14 +289,88 @@ static bool tui_overview_take(struct tui *t, struct worker_reply *r)
         memcpy(t->inflow, w->inflow, sizeof(t->inflow));
     t->have_redis = true;
     const struct redis_overview *d = &t->ov.rdo;
-    int64_t vals[] = {d->dlq_depth,       d->dlq_total_failed, d->dlq_status_sum, d->circuits_total,
-                      d->circuits_closed, d->circuits_open,    d->circuits_half_open,
-                      d->circuits_forced, d->circuits_unknown};
+    int64_t vals[] = {d->dlq_depth,          d->dlq_total_failed, d->dlq_status_sum,
+                      d->circuits_total,     d->circuits_closed,  d->circuits_open,
+                      d->circuits_half_open, d->circuits_forced,  d->circuits_unknown};
     for (size_t i = 0; i < sizeof(vals) / sizeof(vals[0]); i++)
         sig = tui_mix(sig, vals[i]);
     bool changed = sig != t->redis_sig || (!redis_was_ok && w->ov.redis.status == STATUS_OK);
     t->redis_sig = sig;
     return changed;
+}
+
+/* --- what the roles may do --------------------------------------------- */
+
+/* Once a lane's store answered: ask what its role may do. */
+static void tui_rights_request(struct tui *t, const struct worker_reply *r)
+{
+    if (r->lane >= WORKER_LANE_BOTH || t->rights_asked[r->lane] || r->status != STATUS_OK)
+        return;
+    struct worker_request *req = xcalloc(1, sizeof(*req));
+    req->kind = WORKER_RIGHTS;
+    req->slot = TUI_SLOT_RIGHTS;
+    t->rights_asked[r->lane] = true;
+    worker_submit(t->w, r->lane, req);
+}
+
+static const char *tui_store_name(enum worker_lane lane)
+{
+    return lane == WORKER_LANE_PG ? "PostgreSQL" : "Redis";
+}
+
+static void tui_rights_take(struct tui *t, const struct worker_reply *r)
+{
+    if (r->lane >= WORKER_LANE_BOTH)
+        return;
+    if (r->status != STATUS_OK) {
+        t->rights_asked[r->lane] = false; /* asked again after the next overview */
+        return;
+    }
+    t->rights[r->lane] = r->rights;
+    if (r->lane == WORKER_LANE_PG)
+        snprintf(t->pg_role, sizeof(t->pg_role), "%s", r->who);
+    if (r->rights == RIGHTS_READ) {
+        char why[160];
+        tui_read_only_lane(t, r->lane, why, sizeof(why));
+        tui_message(t, false, "%s: its views' action keys are off", why);
+    }
+    t->dirty = true;
+}
+
+const char *tui_read_only_lane(const struct tui *t, enum worker_lane lane, char *buf, size_t size)
+{
+    const struct config *cfg = t->s->cfg;
+    if (config_bool(cfg, OPTION_READ_ONLY)) {
+        snprintf(buf, size, "read-only mode (%s)", config_origin(cfg, OPTION_READ_ONLY));
+        return buf;
+    }
+    if (lane >= WORKER_LANE_BOTH || t->rights[lane] != RIGHTS_READ)
+        return NULL;
+    if (lane == WORKER_LANE_PG && t->pg_role[0] != '\0')
+        snprintf(buf, size, "the PostgreSQL role %s may only read", t->pg_role);
+    else
+        snprintf(buf, size, "the %s user may only read", tui_store_name(lane));
+    return buf;
+}
+
+const char *tui_read_only(const struct tui *t, const struct view *v, char *buf, size_t size)
+{
+    const struct list_spec *spec = v->ops->list;
+    return tui_read_only_lane(t, spec != NULL ? spec->lane : WORKER_LANE_BOTH, buf, size);
+}
+
+/* The header's mode: read-only, or which store's role may only read. */
+static const char *tui_mode(const struct tui *t)
+{
+    bool pg = t->rights[WORKER_LANE_PG] == RIGHTS_READ;
+    bool redis = t->rights[WORKER_LANE_REDIS] == RIGHTS_READ;
+    if (config_bool(t->s->cfg, OPTION_READ_ONLY))
+        return "read-only";
+    if (pg && redis)
+        return "viewer";
+    if (pg || redis)
+        return pg ? "viewer on pg" : "viewer on redis";
+    return NULL;
 }
 
 /* --- replies ------------------------------------------------------------ */
@@ -309,7 +390,11 @@ static void tui_reply(struct tui *t, struct worker_reply *r)
     case WORKER_OVERVIEW:
         if (tui_overview_take(t, r) && v->ops->list != NULL && v->ops->uses(v, r->lane))
             v->ops->reload(v, t);
+        tui_rights_request(t, r);
         t->dirty = true;
+        break;
+    case WORKER_RIGHTS:
+        tui_rights_take(t, r);
         break;
     case WORKER_RUN:
     case WORKER_JOB:
@@ -758,7 +843,7 @@ static void tui_render(struct tui *t)
                  config_str(t->s->cfg, OPTION_OPERATOR) != NULL
                      ? config_str(t->s->cfg, OPTION_OPERATOR)
                      : "?",
-                 config_bool(t->s->cfg, OPTION_READ_ONLY), hs, 2);
+                 tui_mode(t), hs, 2);
 
     struct frame_tab tabs[TUI_VIEWS];
     for (size_t i = 0; i < TUI_VIEWS; i++) {
@@ -782,14 +867,15 @@ static void tui_render(struct tui *t)
 
     int body_y = 2, body_h = t->rows - 4;
     struct view *v = tui_view(t);
+    char why[160];
+    const char *read_only = tui_read_only(t, v, why, sizeof(why));
     if (t->help)
         frame_help(stdscr, body_y, body_h, t->cols, tui_key_groups(t), v->ops->title, v->ops->name,
-                   config_bool(t->s->cfg, OPTION_READ_ONLY), &t->help_top);
+                   read_only, &t->help_top);
     else
         v->ops->draw(v, t, stdscr, body_y, 0, body_h, t->cols);
 
-    frame_hints(stdscr, t->rows - 2, t->cols, tui_key_groups(t), v->ops->name,
-                config_bool(t->s->cfg, OPTION_READ_ONLY));
+    frame_hints(stdscr, t->rows - 2, t->cols, tui_key_groups(t), v->ops->name, read_only != NULL);
     if (t->prompt.active) {
         prompt_draw(&t->prompt, stdscr, t->rows - 1, 0, t->cols, ROLE_PROMPT);
         curs_set(1);

@@ -65,18 +65,6 @@ dlq_event()
         "$1" "$1" "$1" "${5:-}" "$1" "$2" "$3"
     printf 'ZADD dlq:index %d %s\n' "$4" "$1"
 }
-# help_find REGEX: scrolls the open help (j) until a line matches; 1 if
-# none does.
-help_find()
-{
-    _i=0
-    while ! screen | grep -Eq -- "$1"; do
-        [ "$_i" -lt 60 ] || return 1
-        keys j
-        _i=$((_i + 1))
-        sleep 0.03
-    done
-}
 # verb_of VIEW KEY: the verb an action key runs.
 verb_of()
 {
@@ -418,7 +406,7 @@ for view in 2:sagas:A:R 3:approvals:a:x 4:dlq:R:v:D 5:schedules:p:u:t:b 6:circui
     assert_no_match "$actions" "$(screen_line $HINT)" "$name: no action keys on the hint bar"
     keys "?"
     wait_screen '^ *Keys in ' 5 "$name: help"
-    help_find 'Read-only: the action keys are off' || fail "$name: help does not say the action keys are off: $(screen)"
+    help_find 'The action keys are off: read-only mode \(flag --read-only\)' || fail "$name: help does not say the action keys are off: $(screen)"
     ok "$name: help says the action keys are off"
     assert_no_match '^ *Actions \(|: opsdeck ' "$(screen)" "$name: help lists no actions"
     keys Escape

@@ -383,6 +383,19 @@ screen_line()
     screen | sed -n "$(($1 + 1))p"
 }
 
+# help_find REGEX: scrolls the open help (j) until a line matches; 1 if
+# none does.
+help_find()
+{
+    _i=0
+    while ! screen | grep -Eq -- "$1"; do
+        [ "$_i" -lt 60 ] || return 1
+        keys j
+        _i=$((_i + 1))
+        sleep 0.03
+    done
+}
+
 # redis_freeze / redis_thaw: stop or continue the private Redis.
 redis_freeze()
 {
