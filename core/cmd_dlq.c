@@ -212,7 +212,8 @@ static const struct command_flag cmd_dlq_replay_flags[] = {
     {"--search", "TEXT", "with --all: TEXT in the id, the error or the event"},
     {"--rate", "N", "send at most N events per second"},
     {"--force", NULL, "replay events that were already retried"},
-    {"--dry-run", NULL, "say what would be replayed, change nothing"},
+    {"--dry-run", NULL,
+     "say what would be replayed, change nothing (--json: {dry_run, count, items})"},
     {"--ids-from", "FILE", "replay the ids in FILE too, one a line (- for standard input)"},
     ACTION_FLAGS,
     {NULL, NULL, NULL},
@@ -339,7 +340,8 @@ static enum status cmd_dlq_replay_read_ids(const char *file, const char *const *
 static enum status cmd_dlq_replay_chunk(struct session *s, struct redis_conn *c,
                                         const struct redis_action_ctx *ctx, bool force, bool job,
                                         bool dry, const char *const *chunk, size_t n,
-                                        struct action_tally *t, size_t *would, struct error *err)
+                                        struct action_tally *t, size_t *would, json_t *dry_items,
+                                        struct error *err)
 {
     const char *prefix = config_str(s->cfg, OPTION_DLQ_PREFIX);
     char **payloads = xcalloc(n + 1, sizeof(*payloads)), **routes = xcalloc(n + 1, sizeof(*routes));
@@ -355,11 +357,17 @@ static enum status cmd_dlq_replay_chunk(struct session *s, struct redis_conn *c,
         for (size_t i = 0; i < n; i++) {
             if (payloads[i] == NULL)
                 continue;
+            (*would)++;
+            if (s->json) {
+                json_array_append_new(dry_items,
+                                      json_pack("{s:s, s:s?, s:s}", "event_id", chunk[i],
+                                                "original_queue", queues[i], "route", routes[i]));
+                continue;
+            }
             char *id = out_safe(s, chunk[i], 0), *route = out_safe(s, routes[i], 0);
             out_printf(s, "would replay %s to %s\n", id, route);
             free(route);
             free(id);
-            (*would)++;
         }
         goto out;
     }
@@ -549,6 +557,7 @@ static enum status cmd_dlq_replay_run(struct session *s, const struct command *c
     struct action_tally t;
     char *key;
     size_t would = 0;
+    json_t *dry_items = json_array();
     /* A bulk replay is a job: its progress hash, counted by the scripts
      * that send, lets a run with the same key resume it. */
     bool job = !dry && (all || n > 1);
@@ -575,7 +584,8 @@ static enum status cmd_dlq_replay_run(struct session *s, const struct command *c
         }
         if (progress)
             fputs("\r\033[K", stderr);
-        rc = cmd_dlq_replay_chunk(s, c, &ctx, force, job, dry, ids + i, k, &t, &would, err);
+        rc = cmd_dlq_replay_chunk(s, c, &ctx, force, job, dry, ids + i, k, &t, &would, dry_items,
+                                  err);
         if (progress) {
             fflush(s->out);
             cmd_dlq_replay_progress(i + k, n, start, rate, i + k >= n || rc != STATUS_OK);
@@ -589,6 +599,16 @@ static enum status cmd_dlq_replay_run(struct session *s, const struct command *c
         }
     }
     json_t *doc = NULL;
+    if (rc == STATUS_OK && dry && s->json) {
+        /* What a script (or the console's dialog) counts before acting. */
+        out_json(s, json_pack("{s:b, s:I, s:O}", "dry_run", 1, "count", (json_int_t)would, "items",
+                              dry_items));
+        action_tally_discard(&t);
+        json_decref(dry_items);
+        free(key);
+        goto out;
+    }
+    json_decref(dry_items);
     if (job) {
         /* Interrupted: the hash keeps what was sent, and the same key
          * resumes. The connection may be gone, so this is best effort. */

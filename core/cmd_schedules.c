@@ -87,6 +87,7 @@ static const struct command_flag cmd_schedules_pause_flags[] = {
     {"--all", NULL, "every unpaused schedule matching --search (a maintenance window)"},
     {"--search", "TEXT", "with --all: TEXT in the id, workflow type or pause note"},
     {"--until", "TIME", "resume by itself at TIME (ISO 8601, or a DUR from now)"},
+    {"--dry-run", NULL, "with --all: say which schedules it would pause, change nothing"},
     ACTION_FLAGS,
     {NULL, NULL, NULL},
 };
@@ -165,6 +166,27 @@ static enum status cmd_schedules_collect(struct session *s, const char *search, 
     return rc;
 }
 
+/* What --all --dry-run says: the schedules it would act on, and how many
+ * (as JSON {dry_run, count, items} with --json), changing nothing. */
+static void cmd_schedules_dry(struct session *s, const char *what, const char *const *ids,
+                              size_t n)
+{
+    if (s->json) {
+        json_t *items = json_array();
+        for (size_t i = 0; i < n; i++)
+            json_array_append_new(items, json_pack("{s:s}", "schedule_id", ids[i]));
+        out_json(s, json_pack("{s:b, s:I, s:o}", "dry_run", 1, "count", (json_int_t)n, "items",
+                              items));
+        return;
+    }
+    for (size_t i = 0; i < n; i++) {
+        char *id = out_safe(s, ids[i], 0);
+        out_printf(s, "would be %s: %s\n", what, id);
+        free(id);
+    }
+    out_printf(s, "%zu schedule%s would be %s; nothing changed\n", n, n == 1 ? "" : "s", what);
+}
+
 static enum status cmd_schedules_pause_run(struct session *s, const struct command *cmd,
                                            const struct command_args *a, struct error *err)
 {
@@ -172,8 +194,11 @@ static enum status cmd_schedules_pause_run(struct session *s, const struct comma
     struct pg_action_args args = {.text = command_arg(cmd, a, "--note")};
     const char *u = command_arg(cmd, a, "--until");
     bool all = command_arg(cmd, a, "--all") != NULL;
+    bool dry = command_arg(cmd, a, "--dry-run") != NULL;
     enum status rc;
-    if (args.text == NULL || args.text[0] == '\0')
+    if (dry && !all)
+        return error_set(err, STATUS_USAGE, "--dry-run goes with --all; nothing changed");
+    if (!dry && (args.text == NULL || args.text[0] == '\0'))
         return error_set(err, STATUS_USAGE, "schedules pause needs --note TEXT; nothing changed");
     if (all == (a->npos > 0))
         return error_set(err, STATUS_USAGE, "schedules pause takes schedule ids or --all; "
@@ -190,7 +215,9 @@ static enum status cmd_schedules_pause_run(struct session *s, const struct comma
     char **ids = NULL;
     size_t n = 0;
     rc = cmd_schedules_collect(s, command_arg(cmd, a, "--search"), &ids, &n, err);
-    if (rc == STATUS_OK && n == 0)
+    if (rc == STATUS_OK && dry)
+        cmd_schedules_dry(s, "paused", (const char *const *)ids, n);
+    else if (rc == STATUS_OK && n == 0)
         out_printf(s, "no unpaused schedule matches; nothing changed\n");
     else if (rc == STATUS_OK)
         rc = action_run_pg_bulk(s, cmd, a, PG_ACTION_SCHEDULE_PAUSE, "pause",
@@ -237,12 +264,14 @@ static enum status cmd_schedules_backfill_run(struct session *s, const struct co
 
 const struct command cmd_schedules_pause_entry = {
     .name = "schedules pause",
-    .usage = "(ID... | --all [--search TEXT]) --note TEXT [--until TIME]",
+    .usage = "(ID... | --all [--search TEXT]) --note TEXT [--until TIME] [--dry-run]",
     .summary = "pause schedules (note required; optional automatic resume)",
     .help = "Pauses each schedule with a note, optionally until TIME when the engine resumes "
             "it; a paused schedule is refused naming who paused it. Several ids are a bulk "
-            "action (a maintenance window).",
+            "action (a maintenance window). --all --dry-run lists what --all would pause "
+            "(with --json: {dry_run, count, items}) and changes nothing.",
     .flags = COMMAND_WRITES,
+    .reads_with = "--dry-run",
     .opts = cmd_schedules_pause_flags,
     .min_args = 0,
     .max_args = 10000,

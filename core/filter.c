@@ -446,3 +446,25 @@ void filter_page_args(const struct filter *f, size_t limit, const char *after, c
     if (ia >= 0)
         out->value[ia] = after;
 }
+
+enum status filter_verb_args(const struct filter *f, const struct command *verb, char ***argv,
+                             size_t *argc, struct error *err)
+{
+    if (f->cmd == NULL || f->cmd->opts == NULL)
+        return STATUS_OK;
+    for (int i = 0; f->cmd->opts[i].name != NULL && i < COMMAND_FLAGS_MAX; i++) {
+        const char *flag = f->cmd->opts[i].name, *value = f->args.value[i];
+        if (value == NULL || filter_is_paging(flag))
+            continue;
+        if (command_flag_index(verb, flag) < 0)
+            return error_set(err, STATUS_USAGE,
+                             "the filter's %s= does not apply to 'opsdeck %s'; nothing changed",
+                             flag + 2, verb->name);
+        *argv = xreallocarray(*argv, *argc + 3, sizeof(**argv));
+        (*argv)[(*argc)++] = xstrdup(flag);
+        if (f->cmd->opts[i].metavar != NULL)
+            (*argv)[(*argc)++] = xstrdup(value);
+        (*argv)[*argc] = NULL;
+    }
+    return STATUS_OK;
+}

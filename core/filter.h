@@ -45,4 +45,11 @@ void filter_page_args(const struct filter *f, size_t limit, const char *after, c
  * DUR, text"), for messages and completion. */
 void filter_keys(const struct command *cmd, char *buf, size_t size);
 
+/* Appends f's filter as verb's own flags to *argv (NULL-terminated,
+ * *argc strings, each owned): "reason=x 24h" for `dlq replay --all` is
+ * "--reason x --since 24h". STATUS_USAGE when verb lacks one of them (the
+ * filter would not mean what it says there); *argv keeps what was added. */
+enum status filter_verb_args(const struct filter *f, const struct command *verb, char ***argv,
+                             size_t *argc, struct error *err);
+
 #endif

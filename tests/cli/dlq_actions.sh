@@ -63,6 +63,11 @@ done
 run dlq replay --all --reason processing_timeout --dry-run
 expect_rc 0 "--all dry run"
 assert_match '^6 events would be replayed; nothing changed$' "$out" "the dry run counts the matches"
+run --json --read-only dlq replay --all --reason processing_timeout --dry-run
+expect_rc 0 "--all dry run in JSON, allowed in read-only mode"
+assert_eq "true 6 6 t1 list:orders.replayed" \
+    "$(printf '%s' "$out" | jq -r '"\(.dry_run) \(.count) \(.items | length) \(.items | map(.event_id) | sort | .[0]) \(.items[0].route)"')" \
+    "JSON: the count and each event with its route"
 run dlq replay --all --reason processing_timeout
 expect_rc 2 "--all needs --yes without a terminal"
 assert_match 'replay 6 items' "$err" "blast radius of --all"

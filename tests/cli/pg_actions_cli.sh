@@ -87,6 +87,17 @@ expect_rc 0 "resume"
 run schedules pause --all --note "window"
 expect_rc 2 "pause --all needs --yes without a terminal"
 assert_match 'pause 2 items' "$err" "blast radius of the maintenance window"
+run schedules pause --all --search night --dry-run
+expect_rc 0 "pause --all --dry-run needs no note"
+assert_eq "would be paused: nightly
+1 schedule would be paused; nothing changed" "$out" "the dry run lists and counts"
+run --json --read-only schedules pause --all --dry-run
+expect_rc 0 "a dry run in JSON, allowed in read-only mode"
+assert_eq "true 2 hourly,nightly" "$(printf '%s' "$out" | jq -r '"\(.dry_run) \(.count) \(.items | map(.schedule_id) | sort | join(","))"')" \
+    "JSON: the count and the schedules"
+run schedules pause nightly --dry-run --note x
+expect_rc 2 "--dry-run goes with --all"
+assert_eq 0 "$(psql_q "SELECT count(*) FROM wf.schedules WHERE paused")" "the dry runs paused nothing"
 run schedules pause --all --search night --note "window" --yes
 expect_rc 0 "pause --all --search"
 assert_eq "nightly" "$(psql_q "SELECT string_agg(schedule_id, ',') FROM wf.schedules WHERE paused")" \

@@ -22,6 +22,9 @@ extern const struct command cmd_schedules_list_entry;
 extern const struct command cmd_sagas_list_entry;
 extern const struct command cmd_circuits_list_entry;
 extern const struct command cmd_audit_list_entry;
+extern const struct command cmd_dlq_replay_entry;
+extern const struct command cmd_dlq_export_entry;
+extern const struct command cmd_schedules_pause_entry;
 
 /* The value parsed for flag (NULL when absent). */
 static const char *val(const struct filter *f, const char *flag)
@@ -412,6 +415,63 @@ static void test_rows(void **state)
     assert_int_equal(lists, 6);
 }
 
+/* A view's filter as a verb's own flags, for a filter-wide action. */
+static void test_verb_args(void **state)
+{
+    (void)state;
+    struct filter f;
+    struct error err = {0};
+    char **argv = NULL;
+    size_t argc = 0;
+    parse_ok(&cmd_dlq_list_entry, "reason=validation_failed 24h order 7", &f);
+    assert_int_equal(filter_verb_args(&f, &cmd_dlq_replay_entry, &argv, &argc, &err), STATUS_OK);
+    assert_int_equal(argc, 6);
+    /* In the list verb's flag order. */
+    const char *want[] = {"--reason", "validation_failed", "--since", "24h", "--search", "order 7"};
+    for (size_t i = 0; i < argc; i++)
+        assert_string_equal(argv[i], want[i]);
+    assert_null(argv[argc]);
+    for (size_t i = 0; i < argc; i++)
+        free(argv[i]);
+    free(argv);
+    filter_done(&f);
+
+    /* A boolean flag goes without a value; paging flags never go. */
+    argv = NULL;
+    argc = 0;
+    parse_ok(&cmd_schedules_list_entry, "nightly", &f);
+    assert_int_equal(filter_verb_args(&f, &cmd_schedules_pause_entry, &argv, &argc, &err),
+                     STATUS_OK);
+    assert_int_equal(argc, 2);
+    assert_string_equal(argv[0], "--search");
+    assert_string_equal(argv[1], "nightly");
+    for (size_t i = 0; i < argc; i++)
+        free(argv[i]);
+    free(argv);
+    filter_done(&f);
+
+    /* A filter the verb cannot take is refused, naming it. */
+    argv = NULL;
+    argc = 0;
+    parse_ok(&cmd_schedules_list_entry, "paused", &f);
+    assert_int_equal(filter_verb_args(&f, &cmd_schedules_pause_entry, &argv, &argc, &err),
+                     STATUS_USAGE);
+    assert_non_null(strstr(err.msg, "paused="));
+    assert_non_null(strstr(err.msg, "schedules pause"));
+    assert_int_equal(argc, 0);
+    free(argv);
+    filter_done(&f);
+
+    /* No filter: nothing added. */
+    argv = NULL;
+    argc = 0;
+    parse_ok(&cmd_dlq_list_entry, "", &f);
+    assert_int_equal(filter_verb_args(&f, &cmd_dlq_export_entry, &argv, &argc, &err), STATUS_OK);
+    assert_int_equal(argc, 0);
+    assert_null(argv);
+    filter_done(&f);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -420,7 +480,7 @@ int main(void)
         cmocka_unit_test(test_quoting), cmocka_unit_test(test_empty),
         cmocka_unit_test(test_errors),  cmocka_unit_test(test_keys_list),
         cmocka_unit_test(test_copy),    cmocka_unit_test(test_page_args),
-        cmocka_unit_test(test_rows),
+        cmocka_unit_test(test_rows),    cmocka_unit_test(test_verb_args),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
