@@ -390,7 +390,7 @@ static enum status worker_run_verb(struct worker_thread *t, struct worker_reques
     if (out == NULL || err_f == NULL)
         xfatal("worker: open_memstream: %s", strerror(errno));
     s->out = out;
-    s->json = false; /* the console reads text lines */
+    s->json = req->json; /* text lines, unless the console reads a document */
     s->cancel = &t->cancel;
     out_capture_begin(err_f);
     st = cmd->run(s, cmd, &args, &r->err);

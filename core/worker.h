@@ -55,6 +55,7 @@ struct worker_request {
                                  * verb's name on a command line ({"apr-7", "--yes"}) */
     size_t argc;                /* RUN */
     unsigned cancel_slot;       /* RUN: the tag worker_cancel names; 0: not cancellable */
+    bool json;                  /* RUN: JSON output, as --json (a dry run's count) */
 };
 
 /* The overview extras the console draws and `status` does not print. */

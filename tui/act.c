@@ -9,7 +9,9 @@
 
 #include "core/command.h"
 #include "core/config.h"
+#include "core/filter.h"
 #include "tui/act.h"
+#include "tui/draw.h"
 #include "tui/list.h"
 #include "tui/tui.h"
 #include "util/buf.h"
@@ -52,6 +54,13 @@ static const char *act_str(const json_t *row, const char *field)
     return s != NULL ? s : "";
 }
 
+static void act_arg(char ***argv, size_t *argc, const char *s)
+{
+    *argv = xrealloc(*argv, (*argc + 2) * sizeof(**argv));
+    (*argv)[(*argc)++] = xstrdup(s);
+    (*argv)[*argc] = NULL;
+}
+
 /* The first failed step of a saga's detail: what retry-step retries. */
 static const char *act_failed_step(const json_t *saga)
 {
@@ -87,7 +96,9 @@ static void act_replay_lines(struct tui *t, struct dialog *d, const json_t *targ
         const char *q = act_str(row, "original_queue");
         json_int_t c = json_integer_value(json_object_get(queues, q));
         json_object_set_new(queues, q, json_integer(c + 1));
-        if (strcmp(act_str(row, "status"), "pending_review") != 0)
+        /* (A dry run's items are pending review unless --force.) */
+        const char *st = act_str(row, "status");
+        if (st[0] != '\0' && strcmp(st, "pending_review") != 0)
             retried++;
     }
     const char *q;
@@ -110,10 +121,96 @@ static void act_replay_lines(struct tui *t, struct dialog *d, const json_t *targ
     json_decref(queues);
 }
 
+static bool act_dialog(struct act *a, struct tui *t, struct dialog *d, bool marked,
+                       const char *title);
+
+/* Every row the filter matches: the verb's own --all --dry-run counts
+ * them (on the worker) while the dialog says so; act_reply opens the real
+ * dialog on exactly what it found. */
+static bool act_count(struct act *a, struct tui *t, struct view *v, const struct keys_verb *kv,
+                      const struct filter *f, struct dialog *d)
+{
+    const struct command *cmd = command_named(kv->verb);
+    char **argv = NULL;
+    size_t argc = 0;
+    struct error err = {STATUS_OK, ""};
+    if (cmd == NULL)
+        return false;
+    if (!kv->all) {
+        tui_message(t, true,
+                    "'%s' acts on marked rows, not on every row the filter matches: Esc clears, "
+                    "Space marks",
+                    kv->verb);
+        return false;
+    }
+    if (filter_verb_args(f, cmd, &argv, &argc, &err) != STATUS_OK) {
+        for (size_t i = 0; i < argc; i++)
+            free(argv[i]);
+        free(argv);
+        tui_message(t, true, "%s", err.msg);
+        return false;
+    }
+    act_arg(&argv, &argc, "--all");
+    act_arg(&argv, &argc, "--dry-run");
+    act_clear(a);
+    a->kv = kv;
+    a->v = v;
+    struct worker_request *req = xcalloc(1, sizeof(*req));
+    req->kind = WORKER_RUN;
+    a->slot = ACT_SLOT_BASE + a->next_slot++;
+    req->slot = a->slot;
+    req->cmd = cmd;
+    req->argv = argv;
+    req->argc = argc;
+    req->cancel_slot = a->slot;
+    req->json = true;
+    a->count_seq = tui_submit(t, v->ops->list->lane, req);
+    const char *ft = f->text != NULL && f->text[0] ? f->text : NULL;
+    dialog_open(d, kv->title);
+    dialog_line(d, "Every %s row %s%s.", v->ops->title, ft ? "the filter matches: " : "there is",
+                ft ? ft : "");
+    dialog_line(d, "Counting with opsdeck %s --all --dry-run%s", kv->verb, DRAW_ELLIPSIS);
+    dialog_line(d, "(Esc cancels.)");
+    return true;
+}
+
+/* The dry run's answer: the dialog on exactly what it found. */
+static void act_counted(struct act *a, struct tui *t, struct worker_reply *r, struct dialog *d)
+{
+    json_t *doc =
+        r->status == STATUS_OK ? json_loads(r->text != NULL ? r->text : "", 0, NULL) : NULL;
+    json_t *items = json_object_get(doc, "items");
+    size_t n = json_array_size(items);
+    if (r->status != STATUS_OK || !json_is_array(items)) {
+        tui_message(t, true, "could not count what the filter matches: %s",
+                    r->err.msg[0] ? r->err.msg : "no answer");
+        dialog_close(d);
+    } else if (n == 0) {
+        tui_message(t, false, "nothing the filter matches is for '%s'; nothing changed",
+                    a->kv->verb);
+        dialog_close(d);
+    } else if (n > ACT_ALL_MAX) {
+        tui_message(t, true,
+                    "the filter matches %zu rows, more than the console acts on at once (%d): "
+                    "narrow it, or run opsdeck %s --all from a shell",
+                    n, ACT_ALL_MAX, a->kv->verb);
+        dialog_close(d);
+    } else {
+        /* What the dry run names is what will be acted on: rows that come
+         * to match later are not, and the dialog says so. */
+        a->targets = json_incref(items);
+        char title[160];
+        snprintf(title, sizeof(title), "%s all %zu the filter matches (%s)", a->kv->title, n,
+                 a->v->ops->title);
+        act_dialog(a, t, d, true, title);
+        dialog_line(d, "Counted just now; rows that match later are left alone.");
+    }
+    json_decref(doc);
+}
+
 bool act_begin(struct act *a, struct tui *t, struct view *v, const struct keys_verb *kv,
                struct dialog *d)
 {
-    const struct config *cfg = tui_config(t);
     char why[160];
     if (tui_read_only(t, v, why, sizeof(why)) != NULL) {
         tui_message(t, true, "%s: '%s' would change the store; nothing changed", why, kv->verb);
@@ -123,6 +220,10 @@ bool act_begin(struct act *a, struct tui *t, struct view *v, const struct keys_v
         tui_message(t, true, "%s is still running; x stops it", a->doing);
         return false;
     }
+    a->d = d;
+    const struct filter *all = list_all_matching(v);
+    if (all != NULL)
+        return act_count(a, t, v, kv, all, d);
     bool marked = false;
     json_t *targets = list_targets(v, &marked);
     size_t n = json_array_size(targets);
@@ -141,6 +242,19 @@ bool act_begin(struct act *a, struct tui *t, struct view *v, const struct keys_v
     a->kv = kv;
     a->v = v;
     a->targets = targets;
+    return act_dialog(a, t, d, marked, NULL);
+}
+
+/* The dialog of a->kv on a->targets; title, when not NULL, says what the
+ * targets are (every row a filter matched). */
+static bool act_dialog(struct act *a, struct tui *t, struct dialog *d, bool marked,
+                       const char *title)
+{
+    const struct keys_verb *kv = a->kv;
+    struct view *v = a->v;
+    const struct config *cfg = tui_config(t);
+    const json_t *targets = a->targets;
+    size_t n = json_array_size(targets);
     const char *field = list_id_field(v);
 
     if (strcmp(kv->verb, "sagas retry-step") == 0) {
@@ -167,7 +281,9 @@ bool act_begin(struct act *a, struct tui *t, struct view *v, const struct keys_v
     struct buf b;
     buf_init(&b);
     const char *noun = v->ops->title;
-    if (n == 1) {
+    if (title != NULL) {
+        buf_adds(&b, title);
+    } else if (n == 1) {
         const json_t *row = json_array_get(targets, 0);
         buf_addf(&b, "%s %s", kv->title, act_str(row, field));
         if (json_is_string(json_object_get(row, "title")))
@@ -243,13 +359,6 @@ static int act_cmp(const void *x, const void *y)
     return strcmp(*(char *const *)x, *(char *const *)y);
 }
 
-static void act_arg(char ***argv, size_t *argc, const char *s)
-{
-    *argv = xrealloc(*argv, (*argc + 2) * sizeof(**argv));
-    (*argv)[(*argc)++] = xstrdup(s);
-    (*argv)[*argc] = NULL;
-}
-
 /* A TIME as the verbs take it from what the dialog accepts: "+2h" is 2h
  * from now for --until (the verb reads a bare DUR as from now). */
 static const char *act_time(const char *v)
@@ -268,13 +377,17 @@ static char *act_time_ago(const char *v)
     return xstrdup(time_format_iso(time_now_us() - ms * 1000, iso, sizeof(iso)));
 }
 
-void act_submit(struct act *a, struct tui *t, struct dialog *d)
+bool act_submit(struct act *a, struct tui *t, struct dialog *d)
 {
     const struct keys_verb *kv = a->kv;
     const struct command *cmd = kv != NULL ? command_named(kv->verb) : NULL;
+    if (a->count_seq != 0) {
+        dialog_error(d, "still counting; Esc cancels");
+        return false;
+    }
     if (cmd == NULL) {
         act_clear(a);
-        return;
+        return true;
     }
     char **argv = NULL;
     size_t argc = 0, field = 0, n = json_array_size(a->targets);
@@ -382,6 +495,7 @@ void act_submit(struct act *a, struct tui *t, struct dialog *d)
                       : xasprintf("%s of %zu items", kv->verb, n);
     a->started_us = time_now_us();
     tui_message(t, false, "%s%s", a->doing, "...");
+    return true;
 }
 
 void act_tick(struct act *a, struct tui *t)
@@ -425,6 +539,16 @@ bool act_reply(struct act *a, struct tui *t, struct worker_reply *r)
     }
     if (r->kind != WORKER_RUN)
         return false;
+    if (r->seq == a->dropped_seq) {
+        a->dropped_seq = 0; /* a count whose dialog was closed */
+        return true;
+    }
+    if (r->seq == a->count_seq) {
+        a->count_seq = 0;
+        if (a->d != NULL)
+            act_counted(a, t, r, a->d);
+        return true;
+    }
     if (r->seq == a->seq)
         a->seq = 0;
     if (r->status == STATUS_OK) {
@@ -444,6 +568,15 @@ bool act_reply(struct act *a, struct tui *t, struct worker_reply *r)
     act_clear(a);
     tui_reload(t);
     return true;
+}
+
+void act_dialog_closed(struct act *a, struct tui *t)
+{
+    if (a->count_seq == 0)
+        return;
+    tui_cancel(t, a->slot);
+    a->dropped_seq = a->count_seq;
+    a->count_seq = 0;
 }
 
 bool act_cancel(struct act *a, struct tui *t)

@@ -18,6 +18,9 @@
 
 /* From this many items on, a dialog asks for a typed confirmation word. */
 #define ACT_CONFIRM_AT 10
+/* The most rows a filter-wide action takes from the console; more is for
+ * `opsdeck VERB --all` in a shell, which does not hold a dialog's list. */
+#define ACT_ALL_MAX 100000
 
 /* Worker slots of runs: each run has its own, so none replaces another. */
 #define ACT_SLOT_BASE 0x10000u
@@ -34,21 +37,31 @@ struct act {
     unsigned slot;
     char *doing; /* "approving apr-7", while it runs */
     int64_t started_us;
-    char *job;           /* a bulk replay: its job (the idempotency key) */
-    int64_t done, total; /* the job's progress as last read */
+    char *job;            /* a bulk replay: its job (the idempotency key) */
+    int64_t done, total;  /* the job's progress as last read */
+    struct dialog *d;     /* the dialog act_begin opened */
+    uint64_t count_seq;   /* a filter-wide action's count under way, 0 when none */
+    uint64_t dropped_seq; /* a count whose dialog was closed: its reply is dropped */
 };
 
 void act_init(struct act *a);
 void act_done(struct act *a);
 
-/* Opens d for kv on v's marked rows (or its selected one). Refuses on the
- * message line, with nothing opened, in read-only mode or when there is
- * nothing to act on. */
+/* Opens d for kv on v's marked rows (or its selected one). When every row
+ * the filter matches is marked (list_all_matching), d says it counts them
+ * with the verb's own --all --dry-run on a worker, and asks on exactly
+ * what that found once it answers. Refuses on the message line, with
+ * nothing opened, in read-only mode (or a viewer role's view) or when
+ * there is nothing to act on. */
 bool act_begin(struct act *a, struct tui *t, struct view *v, const struct keys_verb *kv,
                struct dialog *d);
 
-/* The dialog said go: builds the verb's arguments from it and runs it. */
-void act_submit(struct act *a, struct tui *t, struct dialog *d);
+/* The dialog said go: builds the verb's arguments from it and runs it.
+ * False while a count is under way: the dialog stays open. */
+bool act_submit(struct act *a, struct tui *t, struct dialog *d);
+
+/* The dialog was closed without going on: a count under way is dropped. */
+void act_dialog_closed(struct act *a, struct tui *t);
 
 /* True when r is the reply of a run; then it is handled (message, reload). */
 bool act_reply(struct act *a, struct tui *t, struct worker_reply *r);

@@ -97,6 +97,8 @@ struct keys_verb {
     bool text_required;
     enum keys_extra extra;
     bool bulk;             /* may act on the marked items */
+    bool all;              /* the verb takes --all FILTERS and --dry-run: may act on
+                            * every row the filter matches, counted first */
 };
 
 /* The action bound to key in view (a typed character), or NULL. */

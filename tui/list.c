@@ -65,6 +65,7 @@ struct list {
     bool unmasked;      /* the detail shows shown_id unmasked */
 
     json_t *marks; /* id -> row of every marked row, across pages */
+    bool all;      /* every row the filter matches is marked (* twice) */
     int sort_col;  /* whole lists: the column sorted by */
     bool reverse;
 };
@@ -598,6 +599,12 @@ unsigned list_act(struct view *v, struct tui *t, enum keys_action a)
         l->focus_detail = true;
         break;
     case KEYS_BACK:
+        if (l->all) {
+            l->all = false;
+            json_object_clear(l->marks);
+            tui_message(t, false, "marks cleared");
+            break;
+        }
         if (json_object_size(l->marks) > 0) {
             tui_message(t, false, "%zu mark%s cleared", json_object_size(l->marks),
                         json_object_size(l->marks) == 1 ? "" : "s");
@@ -611,6 +618,15 @@ unsigned list_act(struct view *v, struct tui *t, enum keys_action a)
     case KEYS_MARK:
         if (l->sel_id == NULL)
             return REACT_NONE;
+        if (l->all) {
+            /* From everything matching back to the rows at hand. */
+            l->all = false;
+            for (size_t i = 0; i < n; i++) {
+                const char *id = list_row_id(l, json_array_get(l->rows, i));
+                if (id != NULL)
+                    json_object_set(l->marks, id, json_array_get(l->rows, i));
+            }
+        }
         if (json_object_get(l->marks, l->sel_id) != NULL)
             json_object_del(l->marks, l->sel_id);
         else
@@ -618,14 +634,29 @@ unsigned list_act(struct view *v, struct tui *t, enum keys_action a)
         if (l->sel + 1 < n)
             list_select(l, l->sel + 1);
         break;
-    case KEYS_MARK_ALL:
+    case KEYS_MARK_ALL: {
+        /* Once: the rows at hand. Again, when they are all marked: every
+         * row the filter matches, however many pages (an action counts
+         * them with the store first). */
+        size_t before = json_object_size(l->marks);
         for (size_t i = 0; i < n; i++) {
             const char *id = list_row_id(l, json_array_get(l->rows, i));
             if (id != NULL)
                 json_object_set(l->marks, id, json_array_get(l->rows, i));
         }
-        tui_message(t, false, "%zu marked; Esc clears the marks", json_object_size(l->marks));
+        if (n > 0 && !l->all && json_object_size(l->marks) == before) {
+            l->all = true;
+            tui_message(t, false,
+                        "every row the filter matches is marked; an action counts them "
+                        "first; Esc clears");
+        } else if (!l->all) {
+            tui_message(t, false,
+                        "%zu marked; * again marks every row the filter matches, Esc "
+                        "clears",
+                        json_object_size(l->marks));
+        }
         break;
+    }
     case KEYS_SORT:
     case KEYS_REVERSE:
         if (!l->spec->whole)
@@ -663,6 +694,7 @@ bool list_filter(struct view *v, struct tui *t, const char *text)
     }
     filter_done(&l->filter);
     l->filter = f;
+    l->all = false; /* that was another filter's matches */
     list_page_first(v, t);
     return true;
 }
@@ -743,9 +775,10 @@ static void list_draw_status(struct list *l, struct tui *t, WINDOW *win, int y, 
         snprintf(left, sizeof(left), "%s%s", l->loading ? "loading" : "",
                  l->loading ? DRAW_ELLIPSIS : "");
     else
-        snprintf(left, sizeof(left), "%zu row%s%s%s%s%s%s", n, n == 1 ? "" : "s",
+        snprintf(left, sizeof(left), "%zu row%s%s%s%s%s%s%s%s", n, n == 1 ? "" : "s",
                  ft ? DRAW_DOT : "", ft ? "filter: " : "", ft ? ft : "", l->loading ? DRAW_DOT : "",
-                 l->loading ? "loading" : "");
+                 l->loading ? "loading" : "", l->all ? DRAW_DOT : "",
+                 l->all ? (ft ? "all matching marked" : "all marked") : "");
     snprintf(right, sizeof(right), "%s%zu%s", l->nback > 0 || l->next ? "page " : "", l->nback + 1,
              l->next != NULL ? DRAW_MORE : "");
     if (l->nback == 0 && l->next == NULL)
@@ -809,7 +842,7 @@ void list_draw(struct view *v, struct tui *t, WINDOW *win, int y, int x, int h, 
         const json_t *row = json_array_get(l->rows, l->top + i);
         bool selected = l->top + i == l->sel;
         const char *rid = list_row_id(l, row);
-        bool marked = rid != NULL && json_object_get(l->marks, rid) != NULL;
+        bool marked = l->all || (rid != NULL && json_object_get(l->marks, rid) != NULL);
         enum theme_role rr = s->row_role != NULL ? s->row_role(row, now) : ROLE_DEFAULT;
         if (stale)
             rr = ROLE_STALE;
@@ -871,6 +904,13 @@ void list_marks_clear(struct view *v)
 {
     struct list *l = v->state;
     json_object_clear(l->marks);
+    l->all = false;
+}
+
+const struct filter *list_all_matching(const struct view *v)
+{
+    const struct list *l = v->state;
+    return l->all ? &l->filter : NULL;
 }
 
 const char *list_id_field(const struct view *v)

@@ -666,10 +666,12 @@ static void tui_key(struct tui *t, wint_t ch, bool is_key)
         return; /* handled by the loop */
     if (t->dialog.open) {
         enum dialog_result r = dialog_key(&t->dialog, ch, is_key);
-        if (r == DIALOG_OK)
-            act_submit(&t->act, t, &t->dialog);
-        else if (r == DIALOG_CANCEL)
+        if (r == DIALOG_OK && !act_submit(&t->act, t, &t->dialog))
+            r = DIALOG_EDITING;
+        if (r == DIALOG_CANCEL) {
+            act_dialog_closed(&t->act, t);
             tui_message(t, false, "cancelled; nothing changed");
+        }
         if (r != DIALOG_EDITING)
             dialog_close(&t->dialog);
         t->dirty = true;

@@ -453,5 +453,57 @@ maint-b|ok" "$(psql_q "SELECT target_id || '|' || outcome FROM wf.audit_log WHER
 kill "$sim_pid" 2>/dev/null
 wait "$sim_pid" 2>/dev/null
 trap - EXIT
+
+# ---- 9. filter-wide: everything a filter matches, counted by the store first --
+now=$(date +%s)
+{
+    for i in $(seq 1 12); do
+        dlq_event "$(printf 'wide-%02d' "$i")" wide-svc orders.events $((now - 500 + i))
+    done
+} | redis_q >/dev/null
+redis_q HSET dlq:wide-12 status resolved >/dev/null # replay --all leaves it alone
+before=$(redis_q LLEN orders.replayed)
+console_start "$GEOM" OPSDECK_ROUTE="$ROUTES"
+keys 4
+show dlq source=wide-svc 12
+keys '*'
+wait_msg '^12 marked; \* again marks every row the filter matches' 5 "* marks the rows at hand"
+keys '*'
+wait_msg '^every row the filter matches is marked' 5 "* again marks every row the filter matches"
+assert_match '^12 rows · filter: source=wide-svc · all matching marked' "$(screen_line 2)" \
+    "the status line says so"
+keys v
+wait_msg "^'dlq resolve' acts on marked rows, not on every row the filter matches" 3 \
+    "a verb without --all refuses it"
+keys R
+wait_screen 'Replay all 11 the filter matches \(DLQ\)' 10 "R counts with the store, then asks"
+assert_match '11 to orders\.events via list:orders\.replayed' "$(screen)" "the route of each"
+assert_match 'rows that match later are left alone' "$(screen)" "and what it leaves alone"
+assert_eq "$before" "$(redis_q LLEN orders.replayed)" "counting sent nothing"
+keys Enter
+wait_screen 'Type replay to confirm 11 items: needed' 5 "11 items need the typed word"
+keys -l replay
+keys Enter
+wait_until 10 "the 11 reach the route" '[ "$(redis_q LLEN orders.replayed)" = $((before + 11)) ]'
+assert_eq resolved "$(redis_q HGET dlq:wide-12 status)" "the resolved one stays resolved"
+wait_msg 'replayed|11' 10 "the replay's line"
+wait_until 5 "the marks are gone" '! screen_line 2 | grep -q "all matching marked"'
+
+# a maintenance window by filter: every unpaused schedule matching
+keys 5
+show schedules maint 2
+keys '*' '*'
+wait_msg '^every row the filter matches is marked' 5 "schedules: * twice"
+keys p
+wait_screen 'Pause all 2 the filter matches \(Schedules\)' 10 "p counts, then asks"
+keys -l 'window by filter'
+keys Enter
+wait_until 10 "both schedules paused" \
+    '[ "$(psql_q "SELECT count(*) FROM wf.schedules WHERE paused AND pause_note = '"'window by filter'"'")" = 2 ]'
+keys 5
+keys '*' '*' p
+wait_until 10 "nothing left to pause: said, no dialog" \
+    "screen_line $MSG | grep -q \"nothing the filter matches is for 'schedules pause'; nothing changed\""
+console_stop
 check_bugs
 finish
