@@ -755,7 +755,7 @@ static enum status cmd_dlq_export_run(struct session *s, const struct command *c
     const char *output = command_arg(cmd, a, "--output");
     bool unmask = command_arg(cmd, a, "--unmask") != NULL;
     char *tmp = NULL, *cursor = NULL;
-    FILE *f = stdout;
+    FILE *f = s->out;
     size_t count = 0;
     enum status rc = listing_parse(cmd, a, &l, err);
 
@@ -809,6 +809,15 @@ static enum status cmd_dlq_export_run(struct session *s, const struct command *c
             break;
         size_t i;
         json_t *row;
+        /* Asked to stop (the console's x): between pages, and no file. */
+        if (s->cancel != NULL && atomic_load(s->cancel)) {
+            json_decref(rows);
+            free(next);
+            rc = error_set(err, STATUS_REFUSED, "export cancelled after %zu event%s; %s", count,
+                           count == 1 ? "" : "s",
+                           output != NULL ? "no file written" : "the output is incomplete");
+            break;
+        }
         json_array_foreach(rows, i, row)
         {
             const char *id = json_string_value(json_object_get(row, "event_id"));
@@ -828,6 +837,8 @@ static enum status cmd_dlq_export_run(struct session *s, const struct command *c
             json_decref(outv);
             json_decref(ev);
             count++;
+            if (s->progress != NULL)
+                atomic_fetch_add(s->progress, 1);
         }
         json_decref(rows);
         free(cursor);

@@ -31,6 +31,8 @@ struct session {
     char *console_note;       /* owned: the console's first message, or NULL */
     atomic_int *cancel; /* borrowed, or NULL: set nonzero to ask a long verb
                                     * (dlq replay) to stop at its next safe point */
+    atomic_llong *progress; /* borrowed, or NULL: a long verb without a job of
+                             * its own (dlq export) counts what it has done */
 };
 
 /* Takes ownership of cfg. Free with session_free (NULL-safe). */

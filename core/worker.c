@@ -40,11 +40,12 @@ struct worker_thread {
     struct session *s;
     struct worker_request **queue; /* (lock) oldest first */
     size_t nqueue, capqueue;
-    struct worker_health health;  /* (lock) copied after every call */
-    char setup_err[256];          /* why the Redis handle could not be made */
-    unsigned running_cancel;      /* (lock) the running RUN's cancel_slot, else 0 */
-    atomic_int cancel;            /* set (under the lock) by worker_cancel; the running
-                                   * verb polls it through its session */
+    struct worker_health health; /* (lock) copied after every call */
+    char setup_err[256];         /* why the Redis handle could not be made */
+    unsigned running_cancel;     /* (lock) the running RUN's cancel_slot, else 0 */
+    atomic_llong progress;       /* what the running RUN has done (dlq export's events) */
+    atomic_int cancel;           /* set (under the lock) by worker_cancel; the running
+                                  * verb polls it through its session */
 
     /* PG lane only. */
     struct pg_conn *listen;
@@ -392,10 +393,12 @@ static enum status worker_run_verb(struct worker_thread *t, struct worker_reques
     s->out = out;
     s->json = req->json; /* text lines, unless the console reads a document */
     s->cancel = &t->cancel;
+    s->progress = &t->progress;
     out_capture_begin(err_f);
     st = cmd->run(s, cmd, &args, &r->err);
     out_capture_end();
     s->cancel = NULL;
+    s->progress = NULL;
     s->json = saved_json;
     s->out = saved_out;
 out:
@@ -411,8 +414,8 @@ static enum status worker_rights(struct worker_thread *t, struct worker_reply *r
     struct redis_conn *c;
     enum status st;
     if (t->lane == WORKER_LANE_PG)
-        return rights_pg(session_pg(t->s), session_schema(t->s), &r->rights, r->who,
-                         sizeof(r->who), &r->err);
+        return rights_pg(session_pg(t->s), session_schema(t->s), &r->rights, r->who, sizeof(r->who),
+                         &r->err);
     if (t->lane != WORKER_LANE_REDIS)
         return error_set(&r->err, STATUS_USAGE, "rights: asked of a lane of both stores");
     if ((st = session_redis(t->s, &c, &r->err)) != STATUS_OK)
@@ -580,6 +583,8 @@ static void *worker_main(void *arg)
             t->health.busy_since_us = time_now_us();
             t->running_cancel = req->kind == WORKER_RUN ? req->cancel_slot : 0;
             atomic_store(&t->cancel, 0);
+            if (req->kind == WORKER_RUN)
+                atomic_store(&t->progress, 0);
         }
         pthread_mutex_unlock(&w->lock);
         if (req != NULL)
@@ -804,6 +809,11 @@ struct worker_request *worker_request_run(const struct command *cmd, size_t argc
         req->argv[i] = xstrdup(argv[i]);
     req->argc = argc;
     return req;
+}
+
+int64_t worker_progress(struct worker *w, enum worker_lane lane)
+{
+    return (int64_t)atomic_load(&w->lanes[lane].progress);
 }
 
 void worker_cancel(struct worker *w, unsigned cancel_slot)

@@ -95,8 +95,8 @@ struct worker_health {
     int64_t busy_since_us; /* wall clock */
     struct health health;  /* the connection's health (down since, next retry) */
     char endpoint[128];
-    const char *store;             /* "PostgreSQL" or "Redis": whose health this is (for
-                                    * the lane reading both, the one that is down) */
+    const char *store; /* "PostgreSQL" or "Redis": whose health this is (for
+                        * the lane reading both, the one that is down) */
 };
 
 struct worker;
@@ -150,5 +150,9 @@ struct worker_request *worker_request_run(const struct command *cmd, size_t argc
  * STATUS_REFUSED ("cancelled before it started; nothing changed"). Does
  * not block. */
 void worker_cancel(struct worker *w, unsigned cancel_slot);
+
+/* What the RUN running on lane has counted so far (dlq export: events
+ * written); 0 when it counts nothing. Lock-free: for a progress line. */
+int64_t worker_progress(struct worker *w, enum worker_lane lane);
 
 #endif

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "core/command.h"
@@ -34,6 +35,7 @@ static void act_clear(struct act *a)
     free(a->job);
     a->job = NULL;
     a->done = a->total = 0;
+    a->exporting = false;
     json_decref(a->targets);
     a->targets = NULL;
     free(a->step_id);
@@ -208,11 +210,47 @@ static void act_counted(struct act *a, struct tui *t, struct worker_reply *r, st
     json_decref(doc);
 }
 
+/* Export: of the view's filter, not of marks, to a file the dialog names
+ * (in the console's folder unless the operator types another). */
+static bool act_export(struct act *a, struct tui *t, struct view *v, const struct keys_verb *kv,
+                       struct dialog *d)
+{
+    const struct filter *f = list_view_filter(v);
+    const char *ft = f->text != NULL && f->text[0] ? f->text : NULL;
+    const struct overview *ov = tui_overview(t);
+    act_clear(a);
+    a->kv = kv;
+    a->v = v;
+    /* Without a filter the DLQ's depth is the total, for an ETA. */
+    a->total = ft == NULL && tui_overview_has(t, WORKER_LANE_REDIS) ? ov->rdo.dlq_depth : 0;
+    dialog_open(d, "Export the DLQ as JSON lines");
+    if (ft != NULL)
+        dialog_line(d, "Every event the filter matches (%s), newest first.", ft);
+    else
+        dialog_line(d, "Every event in the DLQ (%lld now), newest first.", (long long)a->total);
+    dialog_line(d, "Sensitive fields masked (opsdeck dlq export --unmask keeps them, audited).");
+    dialog_line(d, "The file is private (0600) and appears only when complete; x stops it.");
+    dialog_text(d, "File", true, NULL);
+    char cwd[1024], when[32];
+    time_t now = (time_t)(time_now_us() / 1000000);
+    struct tm tm;
+    gmtime_r(&now, &tm);
+    strftime(when, sizeof(when), "%Y%m%d-%H%M%S", &tm);
+    char *path =
+        xasprintf("%s/opsdeck-dlq-%s.jsonl", getcwd(cwd, sizeof(cwd)) != NULL ? cwd : ".", when);
+    dialog_set(d, 0, path);
+    free(path);
+    return true;
+}
+
 bool act_begin(struct act *a, struct tui *t, struct view *v, const struct keys_verb *kv,
                struct dialog *d)
 {
     char why[160];
-    if (tui_read_only(t, v, why, sizeof(why)) != NULL) {
+    const struct command *cmd = command_named(kv->verb);
+    /* Export only reads the store: read-only mode keeps it. */
+    bool writes = cmd == NULL || (cmd->flags & COMMAND_WRITES);
+    if (writes && tui_read_only(t, v, why, sizeof(why)) != NULL) {
         tui_message(t, true, "%s: '%s' would change the store; nothing changed", why, kv->verb);
         return false;
     }
@@ -221,6 +259,8 @@ bool act_begin(struct act *a, struct tui *t, struct view *v, const struct keys_v
         return false;
     }
     a->d = d;
+    if (kv->extra == KEYS_EXTRA_FILE)
+        return act_export(a, t, v, kv, d);
     const struct filter *all = list_all_matching(v);
     if (all != NULL)
         return act_count(a, t, v, kv, all, d);
@@ -339,6 +379,7 @@ static bool act_dialog(struct act *a, struct tui *t, struct dialog *d, bool mark
                       0);
         break;
     case KEYS_EXTRA_NONE:
+    case KEYS_EXTRA_FILE: /* its own dialog: act_export */
         break;
     }
     if (strcmp(kv->verb, "dlq replay") == 0)
@@ -377,6 +418,55 @@ static char *act_time_ago(const char *v)
     return xstrdup(time_format_iso(time_now_us() - ms * 1000, iso, sizeof(iso)));
 }
 
+/* Runs cmd with argv (taken) on the lane of the view's store; doing
+ * (taken) names it on the message line meanwhile. */
+static void act_run(struct act *a, struct tui *t, const struct command *cmd, char **argv,
+                    size_t argc, char *doing)
+{
+    struct worker_request *req = xcalloc(1, sizeof(*req));
+    req->kind = WORKER_RUN;
+    a->slot = ACT_SLOT_BASE + a->next_slot++;
+    req->slot = a->slot;
+    req->cmd = cmd;
+    req->argv = argv;
+    req->argc = argc;
+    req->cancel_slot = a->slot;
+    const struct list_spec *spec = a->v->ops->list;
+    a->lane = spec != NULL ? spec->lane : WORKER_LANE_BOTH;
+    a->seq = tui_submit(t, a->lane, req);
+    free(a->doing);
+    a->doing = doing;
+    a->started_us = time_now_us();
+    tui_message(t, false, "%s%s", a->doing, "...");
+}
+
+/* The export dialog said go: the view's filter as the verb's flags, and
+ * the file. */
+static bool act_submit_export(struct act *a, struct tui *t, const struct command *cmd,
+                              struct dialog *d)
+{
+    char **argv = NULL;
+    size_t argc = 0;
+    struct error err = {STATUS_OK, ""};
+    char *path = dialog_value(d, 0);
+    if (filter_verb_args(list_view_filter(a->v), cmd, &argv, &argc, &err) != STATUS_OK) {
+        for (size_t i = 0; i < argc; i++)
+            free(argv[i]);
+        free(argv);
+        free(path);
+        tui_message(t, true, "%s", err.msg);
+        act_clear(a);
+        return true;
+    }
+    act_arg(&argv, &argc, "--output");
+    act_arg(&argv, &argc, path);
+    a->exporting = true;
+    a->done = 0;
+    act_run(a, t, cmd, argv, argc, xasprintf("export to %s", path));
+    free(path);
+    return true;
+}
+
 bool act_submit(struct act *a, struct tui *t, struct dialog *d)
 {
     const struct keys_verb *kv = a->kv;
@@ -389,6 +479,8 @@ bool act_submit(struct act *a, struct tui *t, struct dialog *d)
         act_clear(a);
         return true;
     }
+    if (kv->extra == KEYS_EXTRA_FILE)
+        return act_submit_export(a, t, cmd, d);
     char **argv = NULL;
     size_t argc = 0, field = 0, n = json_array_size(a->targets);
     const char *idf = list_id_field(a->v);
@@ -480,22 +572,32 @@ bool act_submit(struct act *a, struct tui *t, struct dialog *d)
     if (a->step_id != NULL)
         act_arg(&argv, &argc, a->step_id);
 
-    struct worker_request *req = xcalloc(1, sizeof(*req));
-    req->kind = WORKER_RUN;
-    a->slot = ACT_SLOT_BASE + a->next_slot++;
-    req->slot = a->slot;
-    req->cmd = cmd;
-    req->argv = argv;
-    req->argc = argc;
-    req->cancel_slot = a->slot;
-    const struct list_spec *spec = a->v->ops->list;
-    a->seq = tui_submit(t, spec != NULL ? spec->lane : WORKER_LANE_BOTH, req);
-    free(a->doing);
-    a->doing = n == 1 ? xasprintf("%s %s", kv->verb, act_str(json_array_get(a->targets, 0), idf))
-                      : xasprintf("%s of %zu items", kv->verb, n);
-    a->started_us = time_now_us();
-    tui_message(t, false, "%s%s", a->doing, "...");
+    act_run(a, t, cmd, argv, argc,
+            n == 1 ? xasprintf("%s %s", kv->verb, act_str(json_array_get(a->targets, 0), idf))
+                   : xasprintf("%s of %zu items", kv->verb, n));
     return true;
+}
+
+/* "replay [#####...............] 12/40  10/s  ETA 3s  (x stops...)"; with
+ * no total, the count and the rate. */
+static void act_bar(struct tui *t, const char *what, int64_t done, int64_t total, int64_t secs,
+                    const char *note)
+{
+    double rate = secs > 0 ? (double)done / (double)secs : 0.0;
+    if (total <= 0) {
+        tui_message(t, false, "%s %lld  %.0f/s  (%s)", what, (long long)done, rate, note);
+        return;
+    }
+    char bar[24];
+    int fill = (int)((done < total ? done : total) * 20 / total);
+    for (int i = 0; i < 20; i++)
+        bar[i] = i < fill ? '#' : '.';
+    bar[20] = '\0';
+    char eta[32] = "?";
+    if (rate > 0.0 && done <= total)
+        time_format_span((int64_t)((double)(total - done) / rate * 1000.0), eta, sizeof(eta));
+    tui_message(t, false, "%s [%s] %lld/%lld  %.0f/s  ETA %s  (%s)", what, bar, (long long)done,
+                (long long)total, rate, eta, note);
 }
 
 void act_tick(struct act *a, struct tui *t)
@@ -503,23 +605,18 @@ void act_tick(struct act *a, struct tui *t)
     if (a->seq == 0)
         return;
     int64_t secs = (time_now_us() - a->started_us) / 1000000;
+    if (a->exporting) {
+        /* The verb's own count, read from its lane without a store call. */
+        a->done = tui_progress(t, a->lane);
+        act_bar(t, "export", a->done, a->total, secs, "x stops; no file is left");
+        return;
+    }
     if (a->job == NULL) {
         tui_message(t, false, "%s... %llds (x stops it)", a->doing, (long long)secs);
         return;
     }
     /* The bar from the job's own counts: what was really sent. */
-    char bar[24];
-    int64_t total = a->total > 0 ? a->total : 1;
-    int fill = (int)(a->done * 20 / total);
-    for (int i = 0; i < 20; i++)
-        bar[i] = i < fill ? '#' : '.';
-    bar[20] = '\0';
-    double rate = secs > 0 ? (double)a->done / (double)secs : 0.0;
-    char eta[32] = "?";
-    if (rate > 0.0)
-        time_format_span((int64_t)((double)(a->total - a->done) / rate * 1000.0), eta, sizeof(eta));
-    tui_message(t, false, "replay [%s] %lld/%lld  %.0f/s  ETA %s  (x stops; asking again resumes)",
-                bar, (long long)a->done, (long long)a->total, rate, eta);
+    act_bar(t, "replay", a->done, a->total, secs, "x stops; asking again resumes");
     struct worker_request *req = xcalloc(1, sizeof(*req));
     req->kind = WORKER_JOB;
     req->slot = ACT_SLOT_JOB;
@@ -555,6 +652,12 @@ bool act_reply(struct act *a, struct tui *t, struct worker_reply *r)
         /* The verb's own line says what changed; the first one, and how
          * many more. */
         const char *text = r->text != NULL ? r->text : "";
+        /* A verb that says what it did on stderr (export: the file). */
+        if (text[0] == '\0' && r->diag != NULL) {
+            text = r->diag;
+            if (strncmp(text, "opsdeck: ", 9) == 0)
+                text += 9;
+        }
         size_t len = strcspn(text, "\n"), lines = 0;
         for (const char *p = text; *p; p++)
             lines += *p == '\n';

@@ -37,11 +37,13 @@ struct act {
     unsigned slot;
     char *doing; /* "approving apr-7", while it runs */
     int64_t started_us;
-    char *job;            /* a bulk replay: its job (the idempotency key) */
-    int64_t done, total;  /* the job's progress as last read */
-    struct dialog *d;     /* the dialog act_begin opened */
-    uint64_t count_seq;   /* a filter-wide action's count under way, 0 when none */
-    uint64_t dropped_seq; /* a count whose dialog was closed: its reply is dropped */
+    char *job;             /* a bulk replay: its job (the idempotency key) */
+    int64_t done, total;   /* the job's progress as last read */
+    struct dialog *d;      /* the dialog act_begin opened */
+    bool exporting;        /* the run is an export: done is its count (total: 0 unknown) */
+    enum worker_lane lane; /* where the run runs */
+    uint64_t count_seq;    /* a filter-wide action's count under way, 0 when none */
+    uint64_t dropped_seq;  /* a count whose dialog was closed: its reply is dropped */
 };
 
 void act_init(struct act *a);

@@ -57,6 +57,15 @@ void dialog_text(struct dialog *d, const char *label, bool required, const char 
     prompt_open(&f->edit, 0, NULL, NULL, NULL);
 }
 
+void dialog_set(struct dialog *d, size_t i, const char *text)
+{
+    if (i >= d->nfields || d->fields[i].choices != NULL)
+        return;
+    prompt_done(&d->fields[i].edit);
+    prompt_init(&d->fields[i].edit);
+    prompt_open(&d->fields[i].edit, 0, text, NULL, NULL);
+}
+
 void dialog_choice(struct dialog *d, const char *label, const char *const *choices, size_t n,
                    size_t initial)
 {

@@ -55,6 +55,9 @@ void dialog_line(struct dialog *d, const char *fmt, ...) __attribute__((format(p
  * only when exactly that word was typed. */
 void dialog_text(struct dialog *d, const char *label, bool required, const char *confirm);
 
+/* Field i's text, as if typed (a default the operator may edit). */
+void dialog_set(struct dialog *d, size_t i, const char *text);
+
 /* A choice field: Left/Right (or Space) cycle through choices. */
 void dialog_choice(struct dialog *d, const char *label, const char *const *choices, size_t n,
                    size_t initial);

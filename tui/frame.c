@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "core/command.h"
 #include "tui/draw.h"
 #include "tui/frame.h"
 #include "tui/keys.h"
@@ -25,6 +26,14 @@ void frame_header(WINDOW *w, int width, const char *profile, const char *operato
     }
     draw_printf(w, 0, 1, right - 2, ROLE_HEADER, 0, "opsdeck%s%s%s%s%s%s", DRAW_DOT, profile,
                 DRAW_DOT, operator_, mode != NULL ? DRAW_DOT : "", mode != NULL ? mode : "");
+}
+
+/* Verbs that change a store leave hints and help in read-only mode;
+ * export, which only reads, stays. */
+static bool frame_verb_shown(const struct keys_verb *kv, bool read_only)
+{
+    const struct command *cmd = command_named(kv->verb);
+    return !read_only || (cmd != NULL && !(cmd->flags & COMMAND_WRITES));
 }
 
 /* A badge as the tab shows it: " 7", " 12k", " 3M"; "" when none. */
@@ -129,8 +138,8 @@ void frame_hints(WINDOW *w, int y, int width, unsigned groups, const char *view,
     /* The view's actions first: they are what the operator came for. */
     size_t nv;
     const struct keys_verb *verbs = keys_verbs(&nv);
-    for (size_t i = 0; i < nv && !read_only && !(groups & KEYS_VIEW_DETAIL); i++) {
-        if (strcmp(verbs[i].view, view) != 0)
+    for (size_t i = 0; i < nv && !(groups & KEYS_VIEW_DETAIL); i++) {
+        if (strcmp(verbs[i].view, view) != 0 || !frame_verb_shown(&verbs[i], read_only))
             continue;
         const char *word = strrchr(verbs[i].verb, ' ');
         word = word != NULL ? word + 1 : verbs[i].verb;
@@ -183,8 +192,8 @@ void frame_help(WINDOW *w, int y, int h, int width, unsigned groups, const char 
     size_t nv;
     const struct keys_verb *verbs = keys_verbs(&nv);
     bool any = false;
-    for (size_t i = 0; i < nv && n < 88 && read_only == NULL; i++) {
-        if (strcmp(verbs[i].view, view) != 0)
+    for (size_t i = 0; i < nv && n < 88; i++) {
+        if (strcmp(verbs[i].view, view) != 0 || !frame_verb_shown(&verbs[i], read_only != NULL))
             continue;
         if (!any) {
             snprintf(lines[n], sizeof(lines[n]), " ");
@@ -203,7 +212,7 @@ void frame_help(WINDOW *w, int y, int h, int width, unsigned groups, const char 
     if (read_only != NULL) {
         snprintf(lines[n], sizeof(lines[n]), " ");
         roles[n++] = ROLE_DEFAULT;
-        snprintf(lines[n], sizeof(lines[n]), "The action keys are off: %s.", read_only);
+        snprintf(lines[n], sizeof(lines[n]), "Keys that change a store are off: %s.", read_only);
         roles[n++] = ROLE_DIM;
     }
     snprintf(lines[n], sizeof(lines[n]), " ");

@@ -66,6 +66,7 @@ static const struct keys_verb keys_verb_rows[] = {
     {"dlq", 'R', "R", "dlq replay", "Replay", NULL, false, KEYS_EXTRA_NONE, true, true},
     {"dlq", 'v', "v", "dlq resolve", "Resolve", "--note", true, KEYS_EXTRA_NONE, true, false},
     {"dlq", 'D', "D", "dlq delete", "Delete", "--reason", true, KEYS_EXTRA_NONE, true, false},
+    {"dlq", 'E', "E", "dlq export", "Export", NULL, false, KEYS_EXTRA_FILE, false, false},
     {"schedules", 'p', "p", "schedules pause", "Pause", "--note", true, KEYS_EXTRA_UNTIL, true,
      true},
     {"schedules", 'u', "u", "schedules resume", "Resume", "--note", false, KEYS_EXTRA_NONE, true,

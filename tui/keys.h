@@ -83,6 +83,7 @@ enum keys_extra {
     KEYS_EXTRA_UNTIL,   /* pause: an optional time to resume by itself (--until) */
     KEYS_EXTRA_RANGE,   /* backfill: --from and --to */
     KEYS_EXTRA_OVERLAP, /* trigger: the overlap policy (--overlap) */
+    KEYS_EXTRA_FILE,    /* export: of the view's filter, to a file (--output) */
 };
 
 /* An action key: in one view, it opens the dialog for one verb of the

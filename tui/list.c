@@ -907,6 +907,12 @@ void list_marks_clear(struct view *v)
     l->all = false;
 }
 
+const struct filter *list_view_filter(const struct view *v)
+{
+    const struct list *l = v->state;
+    return &l->filter;
+}
+
 const struct filter *list_all_matching(const struct view *v)
 {
     const struct list *l = v->state;

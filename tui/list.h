@@ -67,6 +67,9 @@ const char *list_filter_text(const struct view *v);
 /* The rows an action applies to: every marked row (*marked set), else the
  * selected one; a new array (caller releases), empty when there is none. */
 json_t *list_targets(const struct view *v, bool *marked);
+/* The view's filter (maybe empty). Borrowed. */
+const struct filter *list_view_filter(const struct view *v);
+
 /* The view's filter when every row it matches is marked (* twice), for a
  * filter-wide action; NULL when not. Borrowed. */
 const struct filter *list_all_matching(const struct view *v);

@@ -107,6 +107,11 @@ uint64_t tui_submit(struct tui *t, enum worker_lane lane, struct worker_request 
     return worker_submit(t->w, lane, req);
 }
 
+int64_t tui_progress(struct tui *t, enum worker_lane lane)
+{
+    return worker_progress(t->w, lane);
+}
+
 void tui_message(struct tui *t, bool error, const char *fmt, ...)
 {
     va_list ap;

@@ -49,8 +49,10 @@ void tui_switch(struct tui *t, const char *name, const char *filter);
  * returned: read-only mode, or a role that may only read (a viewer, as the
  * store said at start). NULL when they are on. */
 const char *tui_read_only(const struct tui *t, const struct view *v, char *buf, size_t size);
-const char *tui_read_only_lane(const struct tui *t, enum worker_lane lane, char *buf,
-                               size_t size);
+const char *tui_read_only_lane(const struct tui *t, enum worker_lane lane, char *buf, size_t size);
+
+/* What the run on lane has counted so far (worker_progress). */
+int64_t tui_progress(struct tui *t, enum worker_lane lane);
 
 /* The configuration the console runs with. */
 const struct config *tui_config(const struct tui *t);

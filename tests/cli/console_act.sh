@@ -406,9 +406,10 @@ for view in 2:sagas:A:R 3:approvals:a:x 4:dlq:R:v:D 5:schedules:p:u:t:b 6:circui
     assert_no_match "$actions" "$(screen_line $HINT)" "$name: no action keys on the hint bar"
     keys "?"
     wait_screen '^ *Keys in ' 5 "$name: help"
-    help_find 'The action keys are off: read-only mode \(flag --read-only\)' || fail "$name: help does not say the action keys are off: $(screen)"
+    help_find 'Keys that change a store are off: read-only mode \(flag --read-only\)' || fail "$name: help does not say the action keys are off: $(screen)"
     ok "$name: help says the action keys are off"
-    assert_no_match '^ *Actions \(|: opsdeck ' "$(screen)" "$name: help lists no actions"
+    assert_no_match ': opsdeck (approve|reject|sagas|dlq (replay|resolve|delete)|schedules|circuits)' \
+        "$(screen)" "$name: help lists no action that changes a store"
     keys Escape
     wait_screen_gone '^ *Keys in ' 5 "$name: help closed"
     for k in a x A R v D p u t b Z O L; do
@@ -425,6 +426,13 @@ for view in 2:sagas:A:R 3:approvals:a:x 4:dlq:R:v:D 5:schedules:p:u:t:b 6:circui
         esac
     done
 done
+keys 4
+wait_until 5 "dlq: a row is listed" '[ -n "$(selected)" ]'
+assert_match '(^| )E export( |$)' "$(screen_line $HINT)" "read-only: export stays (it only reads)"
+keys E
+wait_screen 'Export the DLQ as JSON lines' 5 "read-only: E opens the export dialog"
+keys Escape
+wait_msg '^cancelled; nothing changed' 3 "Esc cancels it"
 keys 2
 wait_until 5 "sagas listed" '[ -n "$(selected)" ]'
 keys Enter
@@ -488,6 +496,19 @@ wait_until 10 "the 11 reach the route" '[ "$(redis_q LLEN orders.replayed)" = $(
 assert_eq resolved "$(redis_q HGET dlq:wide-12 status)" "the resolved one stays resolved"
 wait_msg 'replayed|11' 10 "the replay's line"
 wait_until 5 "the marks are gone" '! screen_line 2 | grep -q "all matching marked"'
+
+# E: an export of the view's filter to a file, masked and private
+keys E
+wait_screen 'Export the DLQ as JSON lines' 5 "E opens the export dialog"
+assert_match 'Every event the filter matches \(source=wide-svc\)' "$(screen)" "of the view's filter"
+assert_match 'opsdeck-dlq-[0-9]{8}-[0-9]{6}\.jsonl' "$(screen)" "a file named for the time, to edit"
+keys C-u
+keys -l "$TEST_TMP/wide.jsonl"
+keys Enter
+wait_msg "^exported 12 events to $TEST_TMP/wide.jsonl\$" 10 "the export's own line"
+assert_eq "12 600" "$(echo $(wc -l <"$TEST_TMP/wide.jsonl") $(stat -c %a "$TEST_TMP/wide.jsonl"))" \
+    "12 lines, private"
+assert_eq "wide-12" "$(head -n 1 "$TEST_TMP/wide.jsonl" | jq -r .event_id)" "newest first"
 
 # a maintenance window by filter: every unpaused schedule matching
 keys 5

@@ -51,7 +51,7 @@ wait_until 5 "approvals: a row is listed" '[ -n "$(selected)" ]'
 assert_no_match '(^| )(a approve|x reject)( |$)' "$(screen_line $HINT)" "approvals: no action keys on the hint bar"
 keys "?"
 wait_screen '^ *Keys in ' 5 "approvals: help"
-help_find 'The action keys are off: the PostgreSQL role viewer_login may only read\.' ||
+help_find 'Keys that change a store are off: the PostgreSQL role viewer_login may only read\.' ||
     fail "approvals: help does not say why the action keys are off: $(screen)"
 ok "approvals: help says why the action keys are off"
 assert_no_match '^ *Actions \(' "$(screen)" "approvals: help lists no actions"

@@ -715,6 +715,71 @@ static void test_run_cancel(void **state)
     worker_free(w);
 }
 
+/* An export of 5,000 events to a file: complete, private, counted as it
+ * goes (worker_progress); then one cancelled once it has started: refused,
+ * and no file (nor temporary file) is left. */
+static void test_run_export(void **state)
+{
+    (void)state;
+    const struct command *export_ = find("dlq", "export");
+    struct worker *w = action_worker(true); /* export only reads: read-only runs it */
+    char dir[] = "/tmp/opsdeck-export-XXXXXX", path[128], *v;
+    struct worker_reply *r;
+
+    assert_non_null(mkdtemp(dir));
+    free(redis_q("EVAL \"for i = 1, 5000 do local id = 'exp-' .. i; "
+                 "redis.call('HSET', 'dlq:' .. id, 'data', cjson.encode({event_id = id, "
+                 "source_service = 'exp', original_queue = 'q', failure_reason = 'x', "
+                 "original_event = {n = i, email = 'a@b.example'}}), 'status', 'pending_review'); "
+                 "redis.call('ZADD', 'dlq:index', 1795000000 + i, id) end\" 0"));
+    snprintf(path, sizeof(path), "%s/all.jsonl", dir);
+    r = run_verb(w, WORKER_LANE_REDIS, export_,
+                 (const char *const[]){"--source", "exp", "--output", path, NULL});
+    if (r->status != STATUS_OK)
+        fail_msg("export: %s", r->err.msg);
+    assert_contains(r->diag, "exported 5000 events to ");
+    worker_reply_free(r);
+    assert_int_equal(worker_progress(w, WORKER_LANE_REDIS), 5000);
+    char cmd[512];
+    /* Lines, mode, and the masked field nowhere in clear. */
+    snprintf(cmd, sizeof(cmd),
+             "echo $(wc -l < '%s') $(stat -c %%a '%s') $(grep -c a@b.example '%s')", path, path,
+             path);
+    v = shell_line(cmd);
+    assert_string_equal(v, "5000 600 0");
+    free(v);
+
+    snprintf(path, sizeof(path), "%s/stopped.jsonl", dir);
+    const char *argv[] = {"--source", "exp", "--output", path};
+    struct worker_request *req = worker_request_run(export_, 4, argv);
+    req->slot = 40;
+    req->cancel_slot = 9;
+    worker_submit(w, WORKER_LANE_REDIS, req);
+    int64_t deadline = time_mono_ms() + 5000;
+    int64_t p = 0;
+    /* The count starts again from 0 with this run: wait until it has begun. */
+    while ((p = worker_progress(w, WORKER_LANE_REDIS)) == 0 || p >= 5000) {
+        if (time_mono_ms() > deadline)
+            fail_msg("the export did not start counting within 5 s (%lld)", (long long)p);
+        usleep(500);
+    }
+    worker_cancel(w, 9);
+    r = wait_reply(w, 10000);
+    assert_non_null(r);
+    assert_int_equal(r->slot, 40);
+    assert_int_equal(r->status, STATUS_REFUSED);
+    assert_contains(r->err.msg, "export cancelled after ");
+    assert_contains(r->err.msg, "no file written");
+    worker_reply_free(r);
+    snprintf(cmd, sizeof(cmd), "ls '%s'; rm -rf '%s'", dir, dir);
+    v = shell_line(cmd);
+    assert_string_equal(v, "all.jsonl");
+    free(v);
+    free(redis_q("EVAL \"for i = 1, 5000 do redis.call('DEL', 'dlq:exp-' .. i); "
+                 "redis.call('ZREM', 'dlq:index', 'exp-' .. i) end\" 0"));
+    worker_free(w);
+}
+
 static void test_hung_redis(void **state)
 {
     (void)state;
@@ -839,6 +904,7 @@ int main(void)
         cmocka_unit_test(test_changed),
         cmocka_unit_test(test_run_action),
         cmocka_unit_test(test_run_cancel),
+        cmocka_unit_test(test_run_export),
         cmocka_unit_test_teardown(test_hung_redis, thaw_redis),
         cmocka_unit_test(test_listen_reconnect),
     };
