@@ -123,6 +123,37 @@ static void act_replay_lines(struct tui *t, struct dialog *d, const json_t *targ
     json_decref(queues);
 }
 
+static int act_cmp(const void *x, const void *y)
+{
+    return strcmp(*(char *const *)x, *(char *const *)y);
+}
+
+/* A bulk replay is a job named by its key. The key is the events as they
+ * stand (id, last failure, retries), so the same replay asked again after
+ * the console was killed or the job cancelled resumes the job and sends no
+ * event twice, while events that failed again since make a new job. */
+static void act_replay_key(const json_t *targets, const char *idf, char key[64])
+{
+    size_t i, n = json_array_size(targets);
+    const json_t *row;
+    char **lines = xcalloc(n, sizeof(*lines));
+    json_array_foreach(targets, i, row) lines[i] =
+        xasprintf("%s|%s|%lld\n", act_str(row, idf), act_str(row, "failed_at"),
+                  (long long)json_integer_value(json_object_get(row, "retry_count")));
+    qsort(lines, n, sizeof(*lines), act_cmp);
+    struct buf b;
+    buf_init(&b);
+    for (i = 0; i < n; i++) {
+        buf_adds(&b, lines[i]);
+        free(lines[i]);
+    }
+    free(lines);
+    char hex[41];
+    sha1_hex(buf_get(&b), b.len, hex);
+    buf_done(&b);
+    snprintf(key, 64, "console-replay-%.20s", hex);
+}
+
 static bool act_dialog(struct act *a, struct tui *t, struct dialog *d, bool marked,
                        const char *title);
 
@@ -382,9 +413,20 @@ static bool act_dialog(struct act *a, struct tui *t, struct dialog *d, bool mark
     case KEYS_EXTRA_FILE: /* its own dialog: act_export */
         break;
     }
-    if (strcmp(kv->verb, "dlq replay") == 0)
+    if (strcmp(kv->verb, "dlq replay") == 0) {
         dialog_choice(d, "Rate (events/s)", act_rates, sizeof(act_rates) / sizeof(act_rates[0]),
                       n > 1 ? 2 : 0);
+        if (n > 1) {
+            /* Asked before: what its job already sent (act_reply adds it). */
+            char key[64];
+            act_replay_key(targets, field, key);
+            struct worker_request *req = xcalloc(1, sizeof(*req));
+            req->kind = WORKER_JOB;
+            req->slot = ACT_SLOT_JOB_DIALOG;
+            req->id = xstrdup(key);
+            tui_submit(t, WORKER_LANE_BOTH, req);
+        }
+    }
     if (n >= ACT_CONFIRM_AT) {
         const char *word = strrchr(kv->verb, ' ');
         word = word != NULL ? word + 1 : kv->verb;
@@ -393,11 +435,6 @@ static bool act_dialog(struct act *a, struct tui *t, struct dialog *d, bool mark
         dialog_text(d, label, true, word);
     }
     return true;
-}
-
-static int act_cmp(const void *x, const void *y)
-{
-    return strcmp(*(char *const *)x, *(char *const *)y);
 }
 
 /* A TIME as the verbs take it from what the dialog accepts: "+2h" is 2h
@@ -535,27 +572,7 @@ bool act_submit(struct act *a, struct tui *t, struct dialog *d)
         act_arg(&argv, &argc, "--yes");
     char key[64];
     if (strcmp(kv->verb, "dlq replay") == 0 && n > 1) {
-        /* A bulk replay is a job named by its key. The key is the events
-         * as they stand (id, last failure, retries), so the same replay
-         * asked again after the console was killed or the job cancelled
-         * resumes the job and sends no event twice, while events that
-         * failed again since make a new job. */
-        char **lines = xcalloc(n, sizeof(*lines));
-        json_array_foreach(a->targets, i, row) lines[i] =
-            xasprintf("%s|%s|%lld\n", act_str(row, idf), act_str(row, "failed_at"),
-                      (long long)json_integer_value(json_object_get(row, "retry_count")));
-        qsort(lines, n, sizeof(*lines), act_cmp);
-        struct buf b;
-        buf_init(&b);
-        for (i = 0; i < n; i++) {
-            buf_adds(&b, lines[i]);
-            free(lines[i]);
-        }
-        free(lines);
-        char hex[41];
-        sha1_hex(buf_get(&b), b.len, hex);
-        buf_done(&b);
-        snprintf(key, sizeof(key), "console-replay-%.20s", hex);
+        act_replay_key(a->targets, idf, key);
         free(a->job);
         a->job = xstrdup(key);
         a->total = (int64_t)n;
@@ -626,6 +643,18 @@ void act_tick(struct act *a, struct tui *t)
 
 bool act_reply(struct act *a, struct tui *t, struct worker_reply *r)
 {
+    if (r->kind == WORKER_JOB && r->slot == ACT_SLOT_JOB_DIALOG) {
+        /* The replay dialog's job, asked again: say what it sent. */
+        json_int_t done = json_integer_value(json_object_get(r->item, "done"));
+        json_int_t total = json_integer_value(json_object_get(r->item, "total"));
+        if (r->status == STATUS_OK && a->d != NULL && a->d->open && a->seq == 0 && a->kv != NULL &&
+            strcmp(a->kv->verb, "dlq replay") == 0) {
+            dialog_line(a->d,
+                        "Asked before: %lld of %lld already sent by its job; only the rest go.",
+                        (long long)done, (long long)total);
+        }
+        return true;
+    }
     if (r->kind == WORKER_JOB) {
         if (r->status == STATUS_OK && a->seq != 0) {
             a->done = json_integer_value(json_object_get(r->item, "done"));

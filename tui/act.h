@@ -26,6 +26,8 @@
 #define ACT_SLOT_BASE 0x10000u
 /* The worker slot of progress reads. */
 #define ACT_SLOT_JOB 0xffffu
+/* The worker slot of the replay dialog's look at a job asked before. */
+#define ACT_SLOT_JOB_DIALOG 0xfffeu
 
 struct act {
     const struct keys_verb *kv; /* the dialog's action */

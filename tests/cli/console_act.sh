@@ -329,6 +329,8 @@ wait_msg '^40 marked' 5 "the same 40 events marked again"
 keys R
 wait_screen 'Replay 40 marked' 5 "the replay dialog again"
 assert_match "$sent not pending review" "$(screen)" "it says how many were already replayed"
+wait_screen "Asked before: $sent of 40 already sent by its job; only the rest go\\." 5 \
+    "it says what the stopped job already sent"
 keys Left Left
 wait_screen 'Rate \(events/s\) +< no limit >' 2 "no limit this time"
 keys Tab
