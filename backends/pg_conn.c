@@ -418,8 +418,14 @@ PGresult *pg_conn_query(struct pg_conn *c, const char *sql, int nparams,
         }
         if (effect == PG_CONN_SLOW)
             health_failure(&c->health, false, time_mono_ms(), time_now_us(), "statement timeout");
-        error_set(err, st, "postgres at %s: %s (SQLSTATE %s)", c->endpoint,
-                  msg != NULL ? msg : "error", state);
+        /* Bad input the server refused (a function's own refusal, a value
+         * out of range) is about the request, not the server: no endpoint. */
+        if (st == STATUS_USAGE || st == STATUS_NOT_FOUND)
+            error_set(err, st, "%s (refused by postgres, SQLSTATE %s)",
+                      msg != NULL ? msg : "error", state);
+        else
+            error_set(err, st, "postgres at %s: %s (SQLSTATE %s)", c->endpoint,
+                      msg != NULL ? msg : "error", state);
         PQclear(failed);
         PQclear(last);
         c->in_tx = PQtransactionStatus(c->conn) == PQTRANS_INERROR;

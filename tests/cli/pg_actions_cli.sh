@@ -115,6 +115,9 @@ assert_eq "2" "$(psql_q "SELECT count(*) FROM wf.schedule_requests WHERE schedul
     "trigger and backfill requests written"
 run schedules backfill hourly --from 2026-11-02 --to 2026-11-01
 expect_rc 2 "a range that ends before it starts"
+one_line "$err" "the refusal"
+assert_no_match 'postgres at ' "$err" "a refusal of the input does not read like an outage"
+assert_match 'refused by postgres' "$err" "it says who refused it"
 
 # The audit list shows both stores' actions together, newest first.
 redis_q HSET dlq:ev-a data '{"event_id":"ev-a","original_event":{},"failure_reason":"validation_failed","original_queue":"q"}' \
