@@ -666,10 +666,10 @@ out:
     return w;
 }
 
-void worker_free(struct worker *w)
+bool worker_stop(struct worker *w, int64_t wait_ms)
 {
-    if (w == NULL)
-        return;
+    struct timespec deadline;
+    bool all = true;
     if (w->lock_ready) {
         pthread_mutex_lock(&w->lock);
         w->stop = true;
@@ -678,9 +678,32 @@ void worker_free(struct worker *w)
     for (int i = 0; i < WORKER_LANES; i++)
         if (w->lanes[i].started)
             worker_poke(w->lanes[i].wake[1]);
-    for (int i = 0; i < WORKER_LANES; i++)
-        if (w->lanes[i].started)
-            pthread_join(w->lanes[i].thread, NULL);
+    clock_gettime(CLOCK_REALTIME, &deadline);
+    deadline.tv_sec += (time_t)(wait_ms / 1000);
+    deadline.tv_nsec += (long)(wait_ms % 1000) * 1000000L;
+    if (deadline.tv_nsec >= 1000000000L) {
+        deadline.tv_sec++;
+        deadline.tv_nsec -= 1000000000L;
+    }
+    for (int i = 0; i < WORKER_LANES; i++) {
+        struct worker_thread *t = &w->lanes[i];
+        if (!t->started)
+            continue;
+        int rc = wait_ms < 0 ? pthread_join(t->thread, NULL)
+                             : pthread_timedjoin_np(t->thread, NULL, &deadline);
+        if (rc == 0)
+            t->started = false; /* joined */
+        else
+            all = false;
+    }
+    return all;
+}
+
+void worker_free(struct worker *w)
+{
+    if (w == NULL)
+        return;
+    worker_stop(w, -1);
     for (int i = 0; i < WORKER_LANES; i++) {
         struct worker_thread *t = &w->lanes[i];
         for (size_t k = 0; k < t->nqueue; k++)

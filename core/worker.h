@@ -110,6 +110,13 @@ struct worker *worker_new(const struct config *cfg, struct error *err);
  * longer than its timeouts) and frees everything. NULL-safe. */
 void worker_free(struct worker *w);
 
+/* Asks the threads to stop and waits at most wait_ms (< 0: as long as it
+ * takes) for them. True when every one has stopped; then worker_free does
+ * not wait. False when a lane is still inside a store call that has not
+ * answered: a process about to exit may leave it (and w) to the exit
+ * rather than wait for the call's timeout. */
+bool worker_stop(struct worker *w, int64_t wait_ms);
+
 /* The fd to poll for POLLIN: readable when replies are waiting. */
 int worker_fd(const struct worker *w);
 

@@ -37,6 +37,8 @@
 #define TUI_SECOND_MS 1000
 /* A request running longer than this shows its lane as slow. */
 #define TUI_SLOW_MS 1000
+/* How long quitting waits for the workers to finish what they do. */
+#define TUI_QUIT_WAIT_MS 1500
 
 static const struct view_ops *const tui_view_table[] = {
     &view_overview_ops,  &view_sagas_ops,    &view_approvals_ops, &view_dlq_ops,
@@ -1088,7 +1090,15 @@ enum status tui_run(struct session *s, struct error *err)
 restore:
     if (screen)
         endwin();
-    worker_free(t->w);
+    /* A run under way stops between batches (a replay's job stays
+     * resumable). A lane stuck in a call to a store that does not answer
+     * is left to the exit rather than waited for up to its timeout. */
+    if (t->w != NULL) {
+        act_cancel(&t->act, t);
+        if (worker_stop(t->w, TUI_QUIT_WAIT_MS))
+            worker_free(t->w);
+        t->w = NULL;
+    }
     sigaction(SIGINT, &old_int, NULL);
     sigaction(SIGTERM, &old_term, NULL);
     sigaction(SIGHUP, &old_hup, NULL);

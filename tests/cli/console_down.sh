@@ -155,5 +155,23 @@ wait_screen 'pg down since' 10 "then pg down"
 pg_thaw
 wait_screen 'pg up  redis up' 15 "and up once it answers"
 wait_screen '^ +Sagas +running [1-9]' 10 "with its counts"
+
+# Quitting while a store does not answer: the console does not wait for
+# the stuck call's timeout (10 s here) before it exits.
+console_stop
+console_start 80x24 OPSDECK_COMMAND_TIMEOUT=10s OPSDECK_CONNECT_TIMEOUT=10s
+wait_screen 'pg up  redis up' 10 "long timeouts: both stores up"
+keys 2
+wait_screen '^ .* down-saga-1' 5 "the Sagas"
+pg_freeze
+keys r
+wait_screen 'pg waiting [0-9]+s' 5 "a read is stuck in PostgreSQL"
+t0=$(_ms)
+keys q
+wait_screen '^console exit 0' 5 "q quits while PostgreSQL does not answer"
+took=$(($(_ms) - t0))
+[ "$took" -lt 4000 ] || fail "quitting took $took ms: it waited for the stuck call"
+ok "quit in $took ms, not the 10 s of the stuck call"
+pg_thaw
 check_bugs
 finish
