@@ -63,6 +63,32 @@ static void act_arg(char ***argv, size_t *argc, const char *s)
     (*argv)[*argc] = NULL;
 }
 
+static void act_argv_free(char **argv, size_t argc)
+{
+    for (size_t i = 0; i < argc; i++)
+        free(argv[i]);
+    free(argv);
+}
+
+/* Submits a run of cmd with argv (taken) in a slot of its own, on the lane
+ * of a->v's store (a->lane); json asks for the verb's JSON. */
+static uint64_t act_submit_run(struct act *a, struct tui *t, const struct command *cmd, char **argv,
+                               size_t argc, bool json)
+{
+    struct worker_request *req = xcalloc(1, sizeof(*req));
+    req->kind = WORKER_RUN;
+    a->slot = ACT_SLOT_BASE + a->next_slot++;
+    req->slot = a->slot;
+    req->cmd = cmd;
+    req->argv = argv;
+    req->argc = argc;
+    req->cancel_slot = a->slot;
+    req->json = json;
+    const struct list_spec *spec = a->v->ops->list;
+    a->lane = spec != NULL ? spec->lane : WORKER_LANE_BOTH;
+    return tui_submit(t, a->lane, req);
+}
+
 /* The first failed step of a saga's detail: what retry-step retries. */
 static const char *act_failed_step(const json_t *saga)
 {
@@ -177,9 +203,7 @@ static bool act_count(struct act *a, struct tui *t, struct view *v, const struct
         return false;
     }
     if (filter_verb_args(f, cmd, &argv, &argc, &err) != STATUS_OK) {
-        for (size_t i = 0; i < argc; i++)
-            free(argv[i]);
-        free(argv);
+        act_argv_free(argv, argc);
         tui_message(t, true, "%s", err.msg);
         return false;
     }
@@ -188,16 +212,7 @@ static bool act_count(struct act *a, struct tui *t, struct view *v, const struct
     act_clear(a);
     a->kv = kv;
     a->v = v;
-    struct worker_request *req = xcalloc(1, sizeof(*req));
-    req->kind = WORKER_RUN;
-    a->slot = ACT_SLOT_BASE + a->next_slot++;
-    req->slot = a->slot;
-    req->cmd = cmd;
-    req->argv = argv;
-    req->argc = argc;
-    req->cancel_slot = a->slot;
-    req->json = true;
-    a->count_seq = tui_submit(t, v->ops->list->lane, req);
+    a->count_seq = act_submit_run(a, t, cmd, argv, argc, true);
     const char *ft = f->text != NULL && f->text[0] ? f->text : NULL;
     dialog_open(d, kv->title);
     dialog_line(d, "Every %s row %s%s.", v->ops->title, ft ? "the filter matches: " : "there is",
@@ -460,17 +475,7 @@ static char *act_time_ago(const char *v)
 static void act_run(struct act *a, struct tui *t, const struct command *cmd, char **argv,
                     size_t argc, char *doing)
 {
-    struct worker_request *req = xcalloc(1, sizeof(*req));
-    req->kind = WORKER_RUN;
-    a->slot = ACT_SLOT_BASE + a->next_slot++;
-    req->slot = a->slot;
-    req->cmd = cmd;
-    req->argv = argv;
-    req->argc = argc;
-    req->cancel_slot = a->slot;
-    const struct list_spec *spec = a->v->ops->list;
-    a->lane = spec != NULL ? spec->lane : WORKER_LANE_BOTH;
-    a->seq = tui_submit(t, a->lane, req);
+    a->seq = act_submit_run(a, t, cmd, argv, argc, false);
     free(a->doing);
     a->doing = doing;
     a->started_us = time_now_us();
@@ -487,9 +492,7 @@ static bool act_submit_export(struct act *a, struct tui *t, const struct command
     struct error err = {STATUS_OK, ""};
     char *path = dialog_value(d, 0);
     if (filter_verb_args(list_view_filter(a->v), cmd, &argv, &argc, &err) != STATUS_OK) {
-        for (size_t i = 0; i < argc; i++)
-            free(argv[i]);
-        free(argv);
+        act_argv_free(argv, argc);
         free(path);
         tui_message(t, true, "%s", err.msg);
         act_clear(a);

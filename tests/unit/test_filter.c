@@ -415,6 +415,13 @@ static void test_rows(void **state)
     assert_int_equal(lists, 6);
 }
 
+static void argv_free(char **argv, size_t argc)
+{
+    for (size_t i = 0; i < argc; i++)
+        free(argv[i]);
+    free(argv);
+}
+
 /* A view's filter as a verb's own flags, for a filter-wide action. */
 static void test_verb_args(void **state)
 {
@@ -431,9 +438,7 @@ static void test_verb_args(void **state)
     for (size_t i = 0; i < argc; i++)
         assert_string_equal(argv[i], want[i]);
     assert_null(argv[argc]);
-    for (size_t i = 0; i < argc; i++)
-        free(argv[i]);
-    free(argv);
+    argv_free(argv, argc);
     filter_done(&f);
 
     /* A boolean flag goes without a value; paging flags never go. */
@@ -445,9 +450,7 @@ static void test_verb_args(void **state)
     assert_int_equal(argc, 2);
     assert_string_equal(argv[0], "--search");
     assert_string_equal(argv[1], "nightly");
-    for (size_t i = 0; i < argc; i++)
-        free(argv[i]);
-    free(argv);
+    argv_free(argv, argc);
     filter_done(&f);
 
     /* A filter the verb cannot take is refused, naming it. */
