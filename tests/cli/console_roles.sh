@@ -106,7 +106,7 @@ assert_eq "$before" "$(state)" "nothing changed in either store"
 
 # ---- an operator (docs/building.md's rules): every action key is on ------
 rq ACL SETUSER default reset on nopass '~*' '&*' -@all +@read +@write +@connection +@scripting \
-    +ping +info +publish >/dev/null
+    +ping +info +publish +time >/dev/null
 run dlq replay ev-v
 expect_rc 0 "the operator's rules: a replay (publish route) runs"
 assert_eq retried "$(rq HGET dlq:ev-v status)" "and the event is retried"
