@@ -21,18 +21,24 @@ static json_t *pg_actions_ctx_json(const struct pg_action_ctx *ctx)
     return j;
 }
 
+char *pg_actions_ctx_text(const struct pg_action_ctx *ctx)
+{
+    json_t *cj = pg_actions_ctx_json(ctx);
+    char *text = json_dumps(cj, JSON_COMPACT);
+    json_decref(cj);
+    return text;
+}
+
 enum status pg_actions_run(struct pg_conn *c, const char *schema, enum pg_action action,
                            const struct pg_action_args *args, const struct pg_action_ctx *ctx,
                            json_t **result, struct error *err)
 {
-    json_t *cj = pg_actions_ctx_json(ctx);
-    char *ctxs = json_dumps(cj, JSON_COMPACT);
+    char *ctxs = pg_actions_ctx_text(ctx);
     const char *params[6];
     int n = 0;
     char *sql = NULL;
     enum status rc = STATUS_OK;
 
-    json_decref(cj);
     *result = NULL;
     switch (action) {
     case PG_ACTION_APPROVE:

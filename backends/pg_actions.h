@@ -40,6 +40,11 @@ struct pg_action_ctx {
     int64_t expect_version; /* < 0: none */
 };
 
+/* ctx as the action and unmask functions take it: a JSON object text
+ * ({"operator", "client_host", "client_addr", "idempotency_key",
+ * "expect_version"}, absent ones null). Heap string, caller frees. */
+char *pg_actions_ctx_text(const struct pg_action_ctx *ctx);
+
 /* Runs one action. *result (new reference) is the function's answer:
  * {"outcome": "applied"|"refused"|"not_found", "message", "state", "by",
  * "at", "version", "replayed", ...}. Server-side refusals of bad input

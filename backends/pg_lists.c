@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "backends/pg_actions.h"
 #include "backends/pg_internal.h"
 #include "backends/pg_lists.h"
 #include "util/buf.h"
@@ -914,34 +915,66 @@ static PGresult *pg_lists_show_query(struct pg_conn *c, char *sql, const char *i
     return res;
 }
 
+/* Runs an unmasking show statement (taken) with the id as $1 and the
+ * action context as $2. A schema without the function (one that 004 has
+ * not reached) is said so. NULL with err filled on failure. */
+static PGresult *pg_lists_unmask_query(struct pg_conn *c, char *sql, const char *schema,
+                                       const char *fn, const char *id,
+                                       const struct pg_action_ctx *ctx, struct error *err)
+{
+    char state[6];
+    char *ctxs = pg_actions_ctx_text(ctx);
+    const char *params[] = {id, ctxs};
+    PGresult *res = pg_conn_query(c, sql, 2, params, state, err);
+    if (res == NULL && strcmp(state, "42883") == 0)
+        error_set(err, STATUS_UNAVAILABLE,
+                  "postgres at %s: schema %s has no %s() yet (sql/004_unmask.sql): run opsdeck "
+                  "migrate",
+                  pg_conn_endpoint(c), schema, fn);
+    free(ctxs);
+    free(sql);
+    return res;
+}
+
 static enum status pg_lists_show_status(const struct error *err)
 {
     return err != NULL && err->status != STATUS_OK ? err->status : STATUS_UNAVAILABLE;
 }
 
-enum status pg_lists_saga(struct pg_conn *c, const char *schema, const char *execution_id,
-                          json_t **out, struct error *err)
+/* The saga show of pg_lists_saga and pg_lists_saga_unmasked: with ctx,
+ * the execution comes from unmask_saga() instead of the table. */
+static enum status pg_lists_saga_read(struct pg_conn *c, const char *schema,
+                                      const char *execution_id, const struct pg_action_ctx *ctx,
+                                      json_t **out, struct error *err)
 {
     static const char *const exec_docs[] = {"context"};
     static const char *const step_docs[] = {"result"};
     enum status rc = STATUS_OK;
     json_t *item = NULL, *steps = NULL;
+    PGresult *res;
 
     *out = NULL;
     rc = pg_lists_show_check(schema, execution_id, err);
     if (rc != STATUS_OK)
         return rc;
     /* The execution (position NULL) and then its steps, in one statement
-     * and so one snapshot. */
+     * and so one snapshot; unmasked, it is also the statement that writes
+     * the audit row, so the rows arrive only once that row is committed. */
+    char *from = ctx != NULL ? xasprintf("%s.unmask_saga($1, $2::jsonb)", schema)
+                             : xasprintf("%s.saga_executions", schema);
     char *sql = xasprintf(
         "SELECT " PG_LISTS_SAGA_JSON "::text, e.context::text, NULL::integer AS pos, NULL::text"
-        " AS sid FROM %1$s.saga_executions e" PG_LISTS_SAGA_STEPS " WHERE e.execution_id = $1"
+        " AS sid FROM %2$s e" PG_LISTS_SAGA_STEPS "%3$s"
         " UNION ALL"
         " SELECT " PG_LISTS_STEP_JSON "::text, s.result::text, s.position, s.step_id"
         " FROM %1$s.saga_steps s WHERE s.execution_id = $1"
         " ORDER BY pos NULLS FIRST, sid",
-        schema);
-    PGresult *res = pg_lists_show_query(c, sql, execution_id, err);
+        schema, from, ctx != NULL ? "" : " WHERE e.execution_id = $1");
+    free(from);
+    if (ctx == NULL)
+        res = pg_lists_show_query(c, sql, execution_id, err);
+    else
+        res = pg_lists_unmask_query(c, sql, schema, "unmask_saga", execution_id, ctx, err);
     if (res == NULL)
         return pg_lists_show_status(err);
     int n = PQntuples(res);
@@ -971,11 +1004,28 @@ out:
     return rc;
 }
 
-enum status pg_lists_approval(struct pg_conn *c, const char *schema, const char *approval_id,
-                              json_t **out, struct error *err)
+enum status pg_lists_saga(struct pg_conn *c, const char *schema, const char *execution_id,
+                          json_t **out, struct error *err)
+{
+    return pg_lists_saga_read(c, schema, execution_id, NULL, out, err);
+}
+
+enum status pg_lists_saga_unmasked(struct pg_conn *c, const char *schema, const char *execution_id,
+                                   const struct pg_action_ctx *ctx, json_t **out, struct error *err)
+{
+    return pg_lists_saga_read(c, schema, execution_id, ctx, out, err);
+}
+
+/* The approval show of pg_lists_approval and pg_lists_approval_unmasked:
+ * with ctx, the approval comes from unmask_approval() instead of the
+ * table. */
+static enum status pg_lists_approval_read(struct pg_conn *c, const char *schema,
+                                          const char *approval_id, const struct pg_action_ctx *ctx,
+                                          json_t **out, struct error *err)
 {
     static const char *const docs[] = {"request_data", "saga"};
     enum status rc = STATUS_OK;
+    PGresult *res;
 
     *out = NULL;
     rc = pg_lists_show_check(schema, approval_id, err);
@@ -983,18 +1033,24 @@ enum status pg_lists_approval(struct pg_conn *c, const char *schema, const char 
         return rc;
     /* The saga: the execution whose id is the workflow id, else the newest
      * one carrying it as trace id (primary key, saga_executions_trace_idx). */
+    char *from = ctx != NULL ? xasprintf("%s.unmask_approval($1, $2::jsonb)", schema)
+                             : xasprintf("%s.approvals", schema);
     char *sql = xasprintf(
         "SELECT " PG_LISTS_APPROVAL_JSON "::text, a.request_data::text,"
         " CASE WHEN e.execution_id IS NOT NULL THEN " PG_LISTS_SAGA_JSON "::text END"
-        " FROM %1$s.approvals a"
+        " FROM %2$s a"
         " LEFT JOIN LATERAL (SELECT l.* FROM"
         "   (SELECT x.*, 0 AS pref FROM %1$s.saga_executions x WHERE x.execution_id = a.workflow_id"
         "    UNION ALL"
         "    SELECT x.*, 1 AS pref FROM %1$s.saga_executions x WHERE x.trace_id = a.workflow_id) l"
         "   ORDER BY l.pref, l.created_at DESC, l.execution_id DESC LIMIT 1) e ON "
-        "true" PG_LISTS_SAGA_STEPS " WHERE a.approval_id = $1",
-        schema);
-    PGresult *res = pg_lists_show_query(c, sql, approval_id, err);
+        "true" PG_LISTS_SAGA_STEPS "%3$s",
+        schema, from, ctx != NULL ? "" : " WHERE a.approval_id = $1");
+    free(from);
+    if (ctx == NULL)
+        res = pg_lists_show_query(c, sql, approval_id, err);
+    else
+        res = pg_lists_unmask_query(c, sql, schema, "unmask_approval", approval_id, ctx, err);
     if (res == NULL)
         return pg_lists_show_status(err);
     if (PQntuples(res) == 0)
@@ -1003,6 +1059,19 @@ enum status pg_lists_approval(struct pg_conn *c, const char *schema, const char 
         rc = pg_lists_row(res, 0, docs, 2, "approvals show", out, err);
     PQclear(res);
     return rc;
+}
+
+enum status pg_lists_approval(struct pg_conn *c, const char *schema, const char *approval_id,
+                              json_t **out, struct error *err)
+{
+    return pg_lists_approval_read(c, schema, approval_id, NULL, out, err);
+}
+
+enum status pg_lists_approval_unmasked(struct pg_conn *c, const char *schema,
+                                       const char *approval_id, const struct pg_action_ctx *ctx,
+                                       json_t **out, struct error *err)
+{
+    return pg_lists_approval_read(c, schema, approval_id, ctx, out, err);
 }
 
 enum status pg_lists_schedule(struct pg_conn *c, const char *schema, const char *schedule_id,

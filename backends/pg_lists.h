@@ -11,6 +11,7 @@
 
 #include <jansson.h>
 
+#include "backends/pg_actions.h"
 #include "backends/pg_conn.h"
 #include "util/status.h"
 
@@ -62,5 +63,21 @@ enum status pg_lists_approval(struct pg_conn *c, const char *schema, const char 
                               json_t **out, struct error *err);
 enum status pg_lists_schedule(struct pg_conn *c, const char *schema, const char *schedule_id,
                               json_t **out, struct error *err);
+
+/* The same item as pg_lists_saga and pg_lists_approval, read through
+ * unmask_saga() and unmask_approval() of sql/004_unmask.sql, for showing
+ * unredacted: the statement that returns the item also writes the audit
+ * row (saga.unmask, approval.unmask) for ctx's operator, client host and
+ * address (its key and version are not used), so *out is filled only once
+ * that row is committed; on any failure nothing is returned. An unknown
+ * id is STATUS_NOT_FOUND and writes no audit row; a role without EXECUTE
+ * on the function (opsdeck_viewer) is STATUS_DENIED; a schema without it
+ * (not migrated to 004) is STATUS_UNAVAILABLE, saying to migrate. */
+enum status pg_lists_saga_unmasked(struct pg_conn *c, const char *schema, const char *execution_id,
+                                   const struct pg_action_ctx *ctx, json_t **out,
+                                   struct error *err);
+enum status pg_lists_approval_unmasked(struct pg_conn *c, const char *schema,
+                                       const char *approval_id, const struct pg_action_ctx *ctx,
+                                       json_t **out, struct error *err);
 
 #endif

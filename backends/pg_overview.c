@@ -1,6 +1,7 @@
 /* Overview counts from PostgreSQL. Every subquery matches a partial or
- * composite index of sql/001_core.sql, so the cost follows the number of
- * active items, not the size of the tables. */
+ * composite index of sql/001_core.sql (failed (24h): one of
+ * sql/004_unmask.sql), so the cost follows the number of active or recent
+ * items, not the size of the tables. */
 #include <config.h>
 
 #include <stdio.h>
@@ -32,6 +33,10 @@ enum status pg_overview_get(struct pg_conn *c, const char *schema, struct pg_ove
     if (rc != STATUS_OK || out->schema_version == 0)
         return rc;
 
+    /* failed (24h): the IN list is the predicate of
+     * saga_executions_failed_updated_idx, so the planner takes that index
+     * and scans one day of updated_at; a status outside the predicate
+     * would lose it. */
     char *sql = xasprintf(
         "SELECT"
         " (SELECT count(*) FROM %1$s.saga_executions WHERE status = 'running'),"

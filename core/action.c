@@ -68,6 +68,17 @@ enum status action_expect_version(const struct command *cmd, const struct comman
     return STATUS_OK;
 }
 
+void action_pg_ctx(const struct session *s, struct action_ident *id, struct pg_action_ctx *ctx)
+{
+    action_identity(s, id);
+    *ctx = (struct pg_action_ctx){
+        .operator_ = id->operator_,
+        .client_host = id->host,
+        .client_addr = id->addr[0] != '\0' ? id->addr : NULL,
+        .expect_version = -1,
+    };
+}
+
 enum status action_confirm(const struct command *cmd, const struct command_args *a,
                            const char *what, const char *const *ids, size_t n, bool bulk,
                            struct error *err)
@@ -195,10 +206,9 @@ static enum status action_run_pg_items(struct session *s, const struct command *
     if ((rc = action_expect_version(cmd, a, n, &ctx.expect_version, err)) != STATUS_OK ||
         (rc = action_confirm(cmd, a, what, ids, n, bulk, err)) != STATUS_OK)
         return rc;
-    action_identity(s, &id);
-    ctx.operator_ = id.operator_;
-    ctx.client_host = id.host;
-    ctx.client_addr = id.addr[0] ? id.addr : NULL;
+    int64_t version = ctx.expect_version;
+    action_pg_ctx(s, &id, &ctx);
+    ctx.expect_version = version;
     json_t *results = json_array();
     for (size_t i = 0; i < n; i++) {
         struct pg_action_args args = *tmpl;

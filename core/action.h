@@ -30,6 +30,10 @@ struct action_ident {
  * client address of SSH_CONNECTION when present. */
 void action_identity(const struct session *s, struct action_ident *id);
 
+/* The same as the ctx of a PostgreSQL action or audited read (no key, no
+ * version): ctx borrows from *id, filled here. */
+void action_pg_ctx(const struct session *s, struct action_ident *id, struct pg_action_ctx *ctx);
+
 /* The idempotency key for one item: KEY:ITEM when the operator gave KEY
  * and there are several items, KEY for one, else a fresh random key.
  * Heap string, caller frees. */

@@ -2,6 +2,7 @@
 #include <config.h>
 
 #include "backends/pg_lists.h"
+#include "core/action.h"
 #include "core/listing.h"
 
 static const struct command_flag cmd_approvals_list_flags[] = {
@@ -14,12 +15,9 @@ static const struct command_flag cmd_approvals_list_flags[] = {
 };
 
 static const struct table_col cmd_approvals_cols[] = {
-    {"APPROVAL", "approval_id", TABLE_TEXT, 32},
-    {"STATUS", "status", TABLE_TEXT, 10},
-    {"DUE IN", "due_in_s", TABLE_SPAN, 10},
-    {"TITLE", "title", TABLE_TEXT, 40},
-    {"GROUP", "assignee_group", TABLE_TEXT, 16},
-    {"REQUESTED", "requested_at", TABLE_TIME, 19},
+    {"APPROVAL", "approval_id", TABLE_TEXT, 32}, {"STATUS", "status", TABLE_TEXT, 10},
+    {"DUE IN", "due_in_s", TABLE_SPAN, 10},      {"TITLE", "title", TABLE_TEXT, 40},
+    {"GROUP", "assignee_group", TABLE_TEXT, 16}, {"REQUESTED", "requested_at", TABLE_TIME, 19},
     {"WORKFLOW", "workflow_id", TABLE_TEXT, 32},
 };
 
@@ -46,10 +44,30 @@ static enum status cmd_approvals_list_fetch(struct session *s, const struct comm
     return pg_lists_approvals(session_pg(s), &q, rows, next, err);
 }
 
+static const struct command_flag cmd_approvals_show_flags[] = {
+    {"--unmask", NULL, "show sensitive fields too (recorded in the audit log first)"},
+    {NULL, NULL, NULL},
+};
+
 static enum status cmd_approvals_show_fetch(struct session *s, const char *id, json_t **item,
                                             struct error *err)
 {
     return pg_lists_approval(session_pg(s), session_schema(s), id, item, err);
+}
+
+/* Unmasked data is returned only once the audit log says who saw it: the
+ * read and the audit row are one statement. */
+static enum status cmd_approvals_show_unmasked(struct session *s, const char *id, json_t **item,
+                                               struct error *err)
+{
+    struct action_ident who;
+    struct pg_action_ctx ctx;
+    action_pg_ctx(s, &who, &ctx);
+    enum status rc =
+        pg_lists_approval_unmasked(session_pg(s), session_schema(s), id, &ctx, item, err);
+    if (rc != STATUS_OK && rc != STATUS_NOT_FOUND)
+        error_prefix(err, "cannot record the unmask in the audit log, so nothing is shown: ");
+    return rc;
 }
 
 const struct command cmd_approvals_list_entry = {
@@ -70,12 +88,16 @@ const struct command cmd_approvals_list_entry = {
 
 const struct command cmd_approvals_show_entry = {
     .name = "approvals show",
-    .usage = "ID",
+    .usage = "ID [--unmask]",
     .summary = "one approval: request data (redacted) and its workflow",
     .help = "Shows one approval with its request data (sensitive fields masked) and the saga "
-            "of its workflow when there is one.",
+            "of its workflow when there is one. --unmask shows the masked fields after "
+            "recording who saw them in the audit log (approval.unmask); it needs the "
+            "opsdeck_operator role.",
+    .opts = cmd_approvals_show_flags,
     .min_args = 1,
     .max_args = 1,
     .run = listing_run_one,
     .fetch_one = cmd_approvals_show_fetch,
+    .fetch_unmasked = cmd_approvals_show_unmasked,
 };

@@ -26,8 +26,8 @@ static const struct table_col cmd_sagas_cols[] = {
 };
 
 static enum status cmd_sagas_list_fetch(struct session *s, const struct command *cmd,
-                                        const struct command_args *a, json_t **rows,
-                                        char **next, struct error *err)
+                                        const struct command_args *a, json_t **rows, char **next,
+                                        struct error *err)
 {
     struct listing l;
     enum status rc = listing_parse(cmd, a, &l, err);
@@ -49,10 +49,29 @@ static enum status cmd_sagas_list_fetch(struct session *s, const struct command 
     return pg_lists_sagas(session_pg(s), &q, rows, next, err);
 }
 
+static const struct command_flag cmd_sagas_show_flags[] = {
+    {"--unmask", NULL, "show sensitive fields too (recorded in the audit log first)"},
+    {NULL, NULL, NULL},
+};
+
 static enum status cmd_sagas_show_fetch(struct session *s, const char *id, json_t **item,
                                         struct error *err)
 {
     return pg_lists_saga(session_pg(s), session_schema(s), id, item, err);
+}
+
+/* Unmasked data is returned only once the audit log says who saw it: the
+ * read and the audit row are one statement. */
+static enum status cmd_sagas_show_unmasked(struct session *s, const char *id, json_t **item,
+                                           struct error *err)
+{
+    struct action_ident who;
+    struct pg_action_ctx ctx;
+    action_pg_ctx(s, &who, &ctx);
+    enum status rc = pg_lists_saga_unmasked(session_pg(s), session_schema(s), id, &ctx, item, err);
+    if (rc != STATUS_OK && rc != STATUS_NOT_FOUND)
+        error_prefix(err, "cannot record the unmask in the audit log, so nothing is shown: ");
+    return rc;
 }
 
 const struct command cmd_sagas_list_entry = {
@@ -73,14 +92,17 @@ const struct command cmd_sagas_list_entry = {
 
 const struct command cmd_sagas_show_entry = {
     .name = "sagas show",
-    .usage = "EXEC_ID",
+    .usage = "EXEC_ID [--unmask]",
     .summary = "one execution: steps, context (redacted), error",
     .help = "Shows one saga execution with its steps in order, its context with sensitive "
-            "fields masked, and its error.",
+            "fields masked, and its error. --unmask shows the masked fields after recording "
+            "who saw them in the audit log (saga.unmask); it needs the opsdeck_operator role.",
+    .opts = cmd_sagas_show_flags,
     .min_args = 1,
     .max_args = 1,
     .run = listing_run_one,
     .fetch_one = cmd_sagas_show_fetch,
+    .fetch_unmasked = cmd_sagas_show_unmasked,
 };
 
 static const struct command_flag cmd_sagas_abort_flags[] = {
@@ -108,8 +130,8 @@ static enum status cmd_sagas_retry_run(struct session *s, const struct command *
                                        const struct command_args *a, struct error *err)
 {
     struct pg_action_args args = {.step_id = a->pos[1], .text = command_arg(cmd, a, "--reason")};
-    return action_run_pg(s, cmd, a, PG_ACTION_SAGA_RETRY_STEP, "retry a step of", a->pos, 1,
-                         &args, err);
+    return action_run_pg(s, cmd, a, PG_ACTION_SAGA_RETRY_STEP, "retry a step of", a->pos, 1, &args,
+                         err);
 }
 
 const struct command cmd_sagas_abort_entry = {

@@ -1,6 +1,7 @@
 /* Shared parsing and printing of list and show verbs. */
 #include <config.h>
 
+#include <stdbool.h>
 #include <stdlib.h>
 
 #include "core/listing.h"
@@ -86,10 +87,19 @@ enum status listing_run_one(struct session *s, const struct command *cmd,
                             const struct command_args *a, struct error *err)
 {
     json_t *item = NULL;
-    enum status rc = cmd->fetch_one(s, a->pos[0], &item, err);
-    if (rc == STATUS_OK)
-        listing_print_one(s, item);
-    else
+    bool unmask = cmd->fetch_unmasked != NULL && command_arg(cmd, a, "--unmask") != NULL;
+    enum status rc = unmask ? cmd->fetch_unmasked(s, a->pos[0], &item, err)
+                            : cmd->fetch_one(s, a->pos[0], &item, err);
+    if (rc != STATUS_OK) {
         json_decref(item);
+    } else if (!unmask) {
+        listing_print_one(s, item);
+    } else if (s->json) {
+        /* Unredacted, but sanitized on the way out as ever. */
+        out_json(s, item);
+    } else {
+        table_print_detail(s, item);
+        json_decref(item);
+    }
     return rc;
 }

@@ -46,8 +46,11 @@ void listing_print_one(struct session *s, json_t *item);
 enum status listing_run(struct session *s, const struct command *cmd,
                         const struct command_args *a, struct error *err);
 
-/* The run of a show verb without flags of its own: the item of a->pos[0]
- * from cmd->fetch_one, printed through listing_print_one. */
+/* The run of a show verb: the item of a->pos[0] from cmd->fetch_one,
+ * printed through listing_print_one. With --unmask, when the row has
+ * fetch_unmasked (and a flag of that name), the item comes from
+ * fetch_unmasked, which records who saw it first, and is printed without
+ * redaction (still sanitized). */
 enum status listing_run_one(struct session *s, const struct command *cmd,
                             const struct command_args *a, struct error *err);
 

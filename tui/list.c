@@ -519,9 +519,7 @@ unsigned list_act(struct view *v, struct tui *t, enum keys_action a)
         }
         if (a == KEYS_UNMASK) {
             if (l->show == NULL || l->show->fetch_unmasked == NULL || l->shown_id == NULL) {
-                tui_message(t, true,
-                            "only a DLQ event's detail can be unmasked here (opsdeck "
-                            "dlq show ID --unmask)");
+                tui_message(t, true, "this detail cannot be unmasked");
                 return REACT_REDRAW;
             }
             struct worker_request *req = xcalloc(1, sizeof(*req));

@@ -527,6 +527,37 @@ keys 5
 keys '*' '*' p
 wait_until 10 "nothing left to pause: said, no dialog" \
     "screen_line $MSG | grep -q \"nothing the filter matches is for 'schedules pause'; nothing changed\""
+
+# ---- 10. U: unmask one item's detail, audited, until the detail closes ------
+psql_q "SELECT wf.save_saga(jsonb_build_object('execution_id', 'secret-saga', 'saga_id', 'refund-flow',
+    'status', 'running', 'context', jsonb_build_object('password', 'hunter2'), 'started_at', now(),
+    'completed_at', NULL, 'error', NULL, 'steps', '[]'::jsonb))" >/dev/null
+dlq_event secret-evt secret-svc orders.events "$(date +%s)" ', \"email\": \"a@b.example\"' | redis_q >/dev/null
+keys 2
+show sagas secret-saga 1
+keys Enter
+wait_screen '^ *password: ' 5 "a saga's detail"
+assert_no_match 'hunter2' "$(screen)" "its password masked"
+keys U
+wait_screen '^ *password: hunter2' 5 "U shows it"
+wait_msg 'unmasked until the detail closes' 5 "the message says for how long"
+assert_eq 1 "$(psql_q "SELECT count(*) FROM wf.audit_log WHERE action = 'saga.unmask'
+    AND target_id = 'secret-saga' AND operator = 'tester'")" "one audit row, with the operator"
+keys Escape
+keys Enter
+wait_screen '^ *password: ' 5 "the detail again"
+assert_no_match 'hunter2' "$(screen)" "masked again once the detail closed"
+keys Escape
+keys 4
+show dlq source=secret-svc 1
+keys Enter
+wait_screen '^ *email: ' 5 "an event's detail"
+assert_no_match 'a@b\.example' "$(screen)" "its email masked"
+keys U
+wait_screen '^ *email: a@b\.example' 5 "U shows it"
+assert_match 'dlq\.unmask' "$(redis_q XRANGE dlq:audit - + | grep -x dlq.unmask | head -n 1)" \
+    "the unmask in the DLQ's audit stream"
+keys Escape
 console_stop
 check_bugs
 finish
