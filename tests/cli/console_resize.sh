@@ -37,7 +37,7 @@ keys 2
 tmx resize-window -t c -x 80 -y 24
 wait_screen '^ opsdeck · default · tester .*pg up  redis up' 5 "back at 80x24 the header"
 wait_screen ' 1 Ovw +2 Sagas +3 Appr' 5 "the tabs"
-wait_screen '^ R replay +v resolve +D delete +Enter detail +/ filter' 5 "the hints, the view's actions first"
+wait_screen '^ R replay +v resolve +D delete +E export +Enter detail +/ filter' 5 "the hints, the view's actions first"
 assert_match '^ FAILED +REASON +STATUS +EVENT' "$(screen_line 3)" "the DLQ list at 80 columns, its detail folded away"
 assert_no_match 'event_id:' "$(screen)" "no detail beside the list"
 assert_no_match 'too small' "$(screen)" "the too-small text is gone"
