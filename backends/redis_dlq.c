@@ -1192,11 +1192,11 @@ static char *redis_dlq_unescape(const char *id)
             *o++ = p[1] == 'n' ? '\n' : p[1] == 't' ? '\t' : p[1] == 'r' ? '\r' : '\\';
             p += 2;
         } else if (p[1] == 'x' && isxdigit((unsigned char)p[2]) &&
-                   isxdigit((unsigned char)p[3]) && sscanf(p + 2, "%2x", &v) == 1) {
+                   isxdigit((unsigned char)p[3]) && sscanf(p + 2, "%2x", &v) == 1 && v != 0) {
             *o++ = (char)v;
             p += 4;
         } else if (p[1] == 'u' && p[2] == '{' && sscanf(p + 3, "%6x%n", &v, &n) == 1 &&
-                   p[3 + n] == '}' && v <= 0x10ffff) {
+                   p[3 + n] == '}' && v > 0 && v <= 0x10ffff) {
             /* UTF-8 takes at most as many bytes as the escape's 5 + digits */
             if (v < 0x80) {
                 *o++ = (char)v;
@@ -1223,17 +1223,56 @@ static char *redis_dlq_unescape(const char *id)
     return out;
 }
 
+enum status redis_dlq_ids_raw(struct redis_conn *c, const char *prefix, size_t n,
+                              const char *const *ids, char ***out, struct error *err)
+{
+    const char *p = prefix != NULL && *prefix ? prefix : "dlq";
+    char *index = xasprintf("%s:index", p);
+    enum status rc = STATUS_OK;
+    *out = xcalloc(n + 1, sizeof(**out));
+    for (size_t i = 0; i < n; i++) {
+        char *raw = rc == STATUS_OK ? redis_dlq_unescape(ids[i]) : NULL;
+        if (raw != NULL) {
+            /* An id that really has a backslash is kept when it exists. */
+            char *key = xasprintf("%s:%s", p, ids[i]);
+            const char *ex[] = {"EXISTS", key}, *sc[] = {"ZSCORE", index, ids[i]};
+            redisReply *e = redis_conn_command(c, 2, ex, NULL, err);
+            redisReply *z = e != NULL ? redis_conn_command(c, 3, sc, NULL, err) : NULL;
+            if (e == NULL || z == NULL)
+                rc = err->status;
+            else if ((e->type == REDIS_REPLY_INTEGER && e->integer > 0) ||
+                     z->type != REDIS_REPLY_NIL) {
+                free(raw);
+                raw = NULL;
+            }
+            if (e != NULL)
+                freeReplyObject(e);
+            if (z != NULL)
+                freeReplyObject(z);
+            free(key);
+        }
+        (*out)[i] = raw != NULL ? raw : xstrdup(ids[i]);
+    }
+    free(index);
+    if (rc != STATUS_OK) {
+        for (size_t i = 0; i < n; i++)
+            free((*out)[i]);
+        free(*out);
+        *out = NULL;
+    }
+    return rc;
+}
+
 enum status redis_dlq_show(struct redis_conn *c, const char *prefix, const char *event_id,
                            json_t **out, struct error *err)
 {
-    enum status rc = redis_dlq_show_exact(c, prefix, event_id, out, err);
-    char *raw = rc == STATUS_NOT_FOUND ? redis_dlq_unescape(event_id) : NULL;
-    if (raw != NULL) {
-        struct error again = {STATUS_OK, ""};
-        if (redis_dlq_show_exact(c, prefix, raw, out, &again) == STATUS_OK)
-            rc = STATUS_OK;
-        free(raw);
-    }
+    char **raw;
+    enum status rc = redis_dlq_ids_raw(c, prefix, 1, &event_id, &raw, err);
+    if (rc != STATUS_OK)
+        return rc;
+    rc = redis_dlq_show_exact(c, prefix, raw[0], out, err);
+    free(raw[0]);
+    free(raw);
     return rc;
 }
 

@@ -38,6 +38,14 @@ struct redis_dlq_query {
 enum status redis_dlq_list(struct redis_conn *c, const struct redis_dlq_query *q, json_t **rows,
                            char **next, int *round_trips, struct error *err);
 
+/* The ids as the store holds them, for the verbs that take ids: an id
+ * that a list showed escaped (one that is not valid UTF-8 can only be
+ * typed that way) becomes its bytes, unless an event has the id as typed.
+ * Ids without a backslash cost nothing. *out: n owned strings (and a
+ * NULL), freed by the caller, or NULL on failure. */
+enum status redis_dlq_ids_raw(struct redis_conn *c, const char *prefix, size_t n,
+                              const char *const *ids, char ***out, struct error *err);
+
 /* One event: the row fields plus the original event, context, stack trace
  * and the hash's own fields (retried_at, retried_by, replay_count,
  * resolved_at, resolution_note...). STATUS_NOT_FOUND when neither the hash

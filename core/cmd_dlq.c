@@ -549,6 +549,18 @@ static enum status cmd_dlq_replay_run(struct session *s, const struct command *c
         ids = (const char *const *)owned;
         n = owned_n;
     }
+    if (!all) {
+        /* Typed ids as the store holds them (an escaped one as its bytes). */
+        char **raw;
+        if ((rc = redis_dlq_ids_raw(c, prefix, n, ids, &raw, err)) != STATUS_OK)
+            goto out;
+        for (size_t i = 0; i < owned_n; i++)
+            free(owned[i]);
+        free(owned);
+        owned = raw;
+        owned_n = n;
+        ids = (const char *const *)owned;
+    }
     if (!dry && (rc = action_confirm(cmd, a, "replay", ids, n, all || n > 1, err)) != STATUS_OK)
         goto out;
 
@@ -652,23 +664,29 @@ static enum status cmd_dlq_mark_run(struct session *s, const struct command *cmd
     if (text == NULL || *text == '\0')
         return error_set(err, STATUS_USAGE, "dlq %s needs %s TEXT; nothing changed",
                          resolve ? "resolve" : "delete", resolve ? "--note" : "--reason");
+    const char *prefix = config_str(s->cfg, OPTION_DLQ_PREFIX);
+    char **ids = NULL;
     if ((rc = session_redis(s, &c, err)) != STATUS_OK ||
         (rc = action_confirm(cmd, a, resolve ? "resolve" : "delete", a->pos, a->npos, a->npos > 1,
-                             err)) != STATUS_OK)
+                             err)) != STATUS_OK ||
+        (rc = redis_dlq_ids_raw(c, prefix, a->npos, a->pos, &ids, err)) != STATUS_OK)
         return rc;
     struct action_ident ident;
     struct redis_action_ctx ctx;
     char *key;
     action_redis_ctx(s, cmd, a, &ident, &ctx, &key, text);
     struct redis_action_result *res = xcalloc(a->npos, sizeof(*res));
-    const char *prefix = config_str(s->cfg, OPTION_DLQ_PREFIX);
-    rc = resolve ? redis_actions_resolve(c, prefix, &ctx, a->npos, a->pos, res, err)
-                 : redis_actions_delete(c, prefix, &ctx, a->npos, a->pos, res, err);
+    const char *const *raw = (const char *const *)ids;
+    rc = resolve ? redis_actions_resolve(c, prefix, &ctx, a->npos, raw, res, err)
+                 : redis_actions_delete(c, prefix, &ctx, a->npos, raw, res, err);
     if (rc == STATUS_OK)
         rc = action_report_redis(s, res, a->npos, err);
     redis_actions_results_done(res, a->npos);
     free(res);
     free(key);
+    for (size_t i = 0; i < a->npos; i++)
+        free(ids[i]);
+    free(ids);
     return rc;
 }
 

@@ -123,4 +123,32 @@ expect_rc 0 "reset"
 assert_eq "0" "$(redis_q HGET circuit_breakers:pay failure_count)" "counts reset"
 run circuits reset nosuch --reason x
 expect_rc 4 "unknown circuit"
+# Ids that are not UTF-8 can only be typed as the lists show them
+# (escaped): replay, resolve and delete take that form, as show does; an id
+# that really has a backslash in it is still itself.
+for n in 1 2 3; do
+    id=$(printf 'bad\377-%s' "$n")
+    redis_q HSET "dlq:$id" data "{\"event_id\": \"bad-$n\", \"original_event\": {\"n\": $n}, \"failure_reason\": \"validation_failed\", \"original_queue\": \"orders.events\"}" \
+        status pending_review >/dev/null
+    redis_q ZADD dlq:index "$(date +%s)" "$id" >/dev/null
+done
+redis_q HSET 'dlq:lit\x41' data '{"event_id": "lit", "original_event": {}, "original_queue": "orders.events"}' \
+    status pending_review >/dev/null
+redis_q ZADD dlq:index "$(date +%s)" 'lit\x41' >/dev/null
+run dlq list --search bad --json
+assert_match 'bad\\\\xff-1' "$out" "the list shows the id escaped"
+before=$(redis_q LLEN orders.replayed)
+run dlq replay 'bad\xff-1'
+expect_rc 0 "replay by the escaped id"
+assert_eq retried "$(redis_q HGET "$(printf 'dlq:bad\377-1')" status)" "the event with those bytes is retried"
+assert_eq $((before + 1)) "$(redis_q LLEN orders.replayed)" "and sent"
+run dlq resolve 'bad\xff-2' --note handled
+expect_rc 0 "resolve by the escaped id"
+assert_eq resolved "$(redis_q HGET "$(printf 'dlq:bad\377-2')" status)" "resolved"
+run dlq delete 'bad\xff-3' --reason junk
+expect_rc 0 "delete by the escaped id"
+assert_eq 0 "$(redis_q EXISTS "$(printf 'dlq:bad\377-3')")" "deleted"
+run dlq resolve 'lit\x41' --note literal
+expect_rc 0 "an id with a real backslash"
+assert_eq resolved "$(redis_q HGET 'dlq:lit\x41' status)" "is itself, not unescaped"
 finish
