@@ -19,6 +19,7 @@
 
 #include "backends/pg_conn.h"
 #include "backends/redis_conn.h"
+#include "tests/common/testutil.h"
 #include "util/timeutil.h"
 
 static pid_t pidfile(const char *name)
@@ -166,14 +167,6 @@ static void test_redis_outage(void **state)
     redis_conn_free(c);
 }
 
-static void on_alarm(int sig)
-{
-    (void)sig;
-    static const char msg[] = "test_reconnect: a call hung\n";
-    (void)!write(2, msg, sizeof(msg) - 1);
-    _exit(1);
-}
-
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -185,7 +178,6 @@ int main(void)
         return 1;
     }
     /* A hang is the bug this test looks for: fail instead of waiting. */
-    signal(SIGALRM, on_alarm);
-    alarm(60);
+    testutil_watchdog("test_reconnect", 60);
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

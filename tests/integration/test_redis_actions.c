@@ -26,6 +26,7 @@
 
 #include "backends/redis_actions.h"
 #include "backends/redis_internal.h"
+#include "tests/common/testutil.h"
 #include "util/buf.h"
 #include "util/timeutil.h"
 #include "util/xmalloc.h"
@@ -1398,14 +1399,6 @@ static void test_hash_tag_prefix(void **state)
     free(base);
 }
 
-static void on_alarm(int sig)
-{
-    (void)sig;
-    static const char msg[] = "test_redis_actions: a call hung\n";
-    (void)!write(2, msg, sizeof(msg) - 1);
-    _exit(1);
-}
-
 static int setup(void **state)
 {
     (void)state;
@@ -1437,7 +1430,6 @@ int main(void)
         fprintf(stderr, "test_redis_actions: run me through tests/cli/redis_actions.sh\n");
         return 1;
     }
-    signal(SIGALRM, on_alarm);
-    alarm(180);
+    testutil_watchdog("test_redis_actions", 180);
     return cmocka_run_group_tests(tests, setup, teardown);
 }

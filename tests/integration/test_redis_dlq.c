@@ -22,6 +22,7 @@
 #include "backends/redis_circuits.h"
 #include "backends/redis_dlq.h"
 #include "backends/redis_internal.h"
+#include "tests/common/testutil.h"
 #include "util/xmalloc.h"
 
 /* 2026-11-23 17:52:16 UTC: seed 004's example time. */
@@ -1097,14 +1098,6 @@ static void test_circuits(void **state)
     json_decref(rows);
 }
 
-static void on_alarm(int sig)
-{
-    (void)sig;
-    static const char msg[] = "test_redis_dlq: a call hung\n";
-    (void)!write(2, msg, sizeof(msg) - 1);
-    _exit(1);
-}
-
 static int setup(void **state)
 {
     (void)state;
@@ -1138,7 +1131,6 @@ int main(void)
         fprintf(stderr, "test_redis_dlq: run me through tests/cli/redis_dlq.sh\n");
         return 1;
     }
-    signal(SIGALRM, on_alarm);
-    alarm(120);
+    testutil_watchdog("test_redis_dlq", 120);
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -29,6 +29,7 @@
 #include "core/config.h"
 #include "core/filter.h"
 #include "core/worker.h"
+#include "tests/common/testutil.h"
 #include "util/timeutil.h"
 #include "util/xmalloc.h"
 
@@ -888,14 +889,6 @@ static void test_listen_reconnect(void **state)
     worker_free(w);
 }
 
-static void on_alarm(int sig)
-{
-    (void)sig;
-    static const char msg[] = "test_worker: a call hung\n";
-    (void)!write(2, msg, sizeof(msg) - 1);
-    _exit(1);
-}
-
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -912,7 +905,6 @@ int main(void)
         fprintf(stderr, "test_worker: run me through tests/cli/worker.sh\n");
         return 1;
     }
-    signal(SIGALRM, on_alarm);
-    alarm(90);
+    testutil_watchdog("test_worker", 90);
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -3,7 +3,6 @@
  * flags, secrets and display. */
 #include <config.h>
 
-#include <dirent.h>
 #include <fcntl.h>
 #include <pwd.h>
 #include <setjmp.h>
@@ -22,6 +21,7 @@
 
 #include "core/config.h"
 #include "core/options.h"
+#include "tests/common/testutil.h"
 #include "util/xmalloc.h"
 
 /* Variables the code under test reads besides OPSDECK_*; saved and
@@ -54,38 +54,14 @@ static char group_dir[64];
 
 static int group_setup(void **state)
 {
-    const char *tmp = getenv("TMPDIR");
     (void)state;
-    snprintf(group_dir, sizeof(group_dir), "%s/opsdeck-test-XXXXXX",
-             tmp != NULL && tmp[0] == '/' && strlen(tmp) < 32 ? tmp : "/tmp");
-    return mkdtemp(group_dir) != NULL ? 0 : -1;
-}
-
-static void remove_tree(const char *path)
-{
-    DIR *d = opendir(path);
-    struct dirent *ent;
-    if (d != NULL) {
-        while ((ent = readdir(d)) != NULL) {
-            if (strcmp(ent->d_name, ".") == 0 || strcmp(ent->d_name, "..") == 0)
-                continue;
-            char *child = xasprintf("%s/%s", path, ent->d_name);
-            struct stat st;
-            if (lstat(child, &st) == 0 && S_ISDIR(st.st_mode))
-                remove_tree(child);
-            else
-                unlink(child);
-            free(child);
-        }
-        closedir(d);
-    }
-    rmdir(path);
+    return testutil_tmpdir(group_dir, sizeof(group_dir), "opsdeck-test");
 }
 
 static int group_teardown(void **state)
 {
     (void)state;
-    remove_tree(group_dir);
+    testutil_rmtree(group_dir);
     return 0;
 }
 

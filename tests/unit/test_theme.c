@@ -3,7 +3,6 @@
  * theme_load and theme_list. */
 #include <config.h>
 
-#include <dirent.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -18,6 +17,7 @@
 #include <cmocka.h>
 
 #include "tui/theme.h"
+#include "tests/common/testutil.h"
 #include "util/status.h"
 #include "util/xmalloc.h"
 
@@ -29,38 +29,14 @@ static char group_dir[64];
 
 static int group_setup(void **state)
 {
-    const char *tmp = getenv("TMPDIR");
     (void)state;
-    snprintf(group_dir, sizeof(group_dir), "%s/opsdeck-theme-XXXXXX",
-             tmp != NULL && tmp[0] == '/' && strlen(tmp) < 32 ? tmp : "/tmp");
-    return mkdtemp(group_dir) != NULL ? 0 : -1;
-}
-
-static void remove_tree(const char *path)
-{
-    DIR *d = opendir(path);
-    struct dirent *ent;
-    if (d != NULL) {
-        while ((ent = readdir(d)) != NULL) {
-            if (strcmp(ent->d_name, ".") == 0 || strcmp(ent->d_name, "..") == 0)
-                continue;
-            char *child = xasprintf("%s/%s", path, ent->d_name);
-            struct stat st;
-            if (lstat(child, &st) == 0 && S_ISDIR(st.st_mode))
-                remove_tree(child);
-            else
-                unlink(child);
-            free(child);
-        }
-        closedir(d);
-    }
-    rmdir(path);
+    return testutil_tmpdir(group_dir, sizeof(group_dir), "opsdeck-theme");
 }
 
 static int group_teardown(void **state)
 {
     (void)state;
-    remove_tree(group_dir);
+    testutil_rmtree(group_dir);
     return 0;
 }
 
@@ -68,7 +44,7 @@ static int group_teardown(void **state)
 static char *make_dir(const char *name)
 {
     char *dir = xasprintf("%s/%s", group_dir, name);
-    remove_tree(dir);
+    testutil_rmtree(dir);
     assert_int_equal(mkdir(dir, 0700), 0);
     return dir;
 }
