@@ -902,8 +902,8 @@ out:
 
 /* Builds rows for page entries with one pipelined HGETALL batch. */
 static enum status dlq_fetch_rows(struct redis_conn *c, const char *prefix,
-                                  const struct dlq_entry *page, size_t n, json_t *rows, int *trips,
-                                  struct error *err)
+                                  const struct dlq_entry *page, size_t n, bool full, json_t *rows,
+                                  int *trips, struct error *err)
 {
     enum status rc = STATUS_OK;
     size_t plen = strlen(prefix);
@@ -928,7 +928,7 @@ static enum status dlq_fetch_rows(struct redis_conn *c, const char *prefix,
         if (r == NULL)
             return err->status;
         json_array_append_new(rows,
-                              dlq_row(page[i].member, page[i].member_len, page[i].score, r, false));
+                              dlq_row(page[i].member, page[i].member_len, page[i].score, r, full));
         freeReplyObject(r);
     }
     return rc;
@@ -955,7 +955,7 @@ static enum status dlq_list_index(struct redis_conn *c, const char *prefix, cons
         if (got == q->limit)
             break;
     }
-    rc = dlq_fetch_rows(c, prefix, page, got, rows, trips, err);
+    rc = dlq_fetch_rows(c, prefix, page, got, q->full, rows, trips, err);
     if (rc == STATUS_OK && !end && pos->set)
         *next = dlq_pos_encode(pos);
 out:
@@ -1087,7 +1087,7 @@ static enum status dlq_list_scan(struct redis_conn *c, const char *prefix, const
                 goto out;
             }
             json_array_append_new(rows, dlq_row(m->element[0]->str, m->element[0]->len,
-                                                m->element[1]->str, m->element[2], false));
+                                                m->element[1]->str, m->element[2], q->full));
             got++;
         }
         end = r->element[0]->integer != 0;

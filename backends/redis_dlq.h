@@ -28,6 +28,8 @@ struct redis_dlq_query {
     int64_t until_us;     /* before; 0 none */
     size_t limit;         /* 1..1000 */
     const char *after;    /* cursor from a previous page, or NULL */
+    bool full;            /* each row as redis_dlq_show has it (the original event,
+                           * context, stack trace, data_raw uncut): for export */
 };
 
 /* Fills *rows (new JSON array) with up to limit events, newest first, and

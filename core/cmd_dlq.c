@@ -820,13 +820,14 @@ static enum status cmd_dlq_export_run(struct session *s, const struct command *c
             .until_us = l.until_us,
             .limit = 500,
             .after = cursor,
+            .full = true, /* whole events, read with the page */
         };
         json_t *rows = NULL;
         char *next = NULL;
         if ((rc = redis_dlq_list(c, &q, &rows, &next, NULL, err)) != STATUS_OK)
             break;
         size_t i;
-        json_t *row;
+        json_t *ev;
         /* Asked to stop (the console's x): between pages, and no file. */
         if (s->cancel != NULL && atomic_load(s->cancel)) {
             json_decref(rows);
@@ -836,24 +837,13 @@ static enum status cmd_dlq_export_run(struct session *s, const struct command *c
                            output != NULL ? "no file written" : "the output is incomplete");
             break;
         }
-        json_array_foreach(rows, i, row)
+        json_array_foreach(rows, i, ev)
         {
-            const char *id = json_string_value(json_object_get(row, "event_id"));
-            json_t *ev = NULL;
-            enum status st =
-                id != NULL ? redis_dlq_show(c, prefix, id, &ev, err) : STATUS_NOT_FOUND;
-            if (st == STATUS_NOT_FOUND) {
-                ev = json_incref(row); /* gone since it was listed: export what was seen */
-            } else if (st != STATUS_OK) {
-                rc = st;
-                break;
-            }
             json_t *outv = unmask ? json_incref(ev) : redact_copy(&s->redact, ev, NULL);
             char *line = json_dumps(outv, flags);
             fprintf(f, "%s\n", line != NULL ? line : "{}");
             free(line);
             json_decref(outv);
-            json_decref(ev);
             count++;
             if (s->progress != NULL)
                 atomic_fetch_add(s->progress, 1);

@@ -77,6 +77,14 @@ ok "the export is redacted"
 python3 -c 'import json,sys; [json.loads(l) for l in open(sys.argv[1])]' "$TEST_TMP/export.jsonl" ||
     fail "an export line is not JSON"
 ok "every export line is JSON"
+# Each line is the event as dlq show has it (read with its page, not one
+# round trip an event).
+while read -r line; do
+    id=$(printf '%s' "$line" | jq -r .event_id)
+    run dlq show "$id" --json
+    assert_eq "$(printf '%s' "$out" | jq -S -c .)" "$(printf '%s' "$line" | jq -S -c .)" \
+        "export line of $id = dlq show $id"
+done <"$TEST_TMP/export.jsonl"
 
 run dlq show nosuch
 expect_rc 4 "unknown event"
