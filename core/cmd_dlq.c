@@ -15,6 +15,7 @@
 #include "core/out.h"
 #include "core/table.h"
 #include "util/buf.h"
+#include "util/sanitize.h"
 #include "util/timeutil.h"
 #include "util/xmalloc.h"
 
@@ -331,6 +332,19 @@ static enum status cmd_dlq_replay_read_ids(const char *file, const char *const *
     return STATUS_OK;
 }
 
+/* s as a JSON string; bytes that are not UTF-8 escaped as the lists show
+ * them, which the verbs take back (redis_dlq_ids_raw). */
+static json_t *cmd_dlq_json_str(const char *s)
+{
+    json_t *j = json_string(s);
+    if (j == NULL) {
+        char *safe = sanitize_dup(s, 0);
+        j = json_string(safe);
+        free(safe);
+    }
+    return j;
+}
+
 /* Replays one chunk of ids, adding an outcome per id to the tally: one
  * pipelined read of the events, then one pipelined batch of scripts. What
  * is sent is the event's original event as its producer wrote it,
@@ -359,9 +373,14 @@ static enum status cmd_dlq_replay_chunk(struct session *s, struct redis_conn *c,
                 continue;
             (*would)++;
             if (s->json) {
-                json_array_append_new(dry_items,
-                                      json_pack("{s:s, s:s?, s:s}", "event_id", chunk[i],
-                                                "original_queue", queues[i], "route", routes[i]));
+                /* Bytes that are not UTF-8 escaped as the lists show them
+                 * (which the verbs take back). */
+                json_t *item = json_object();
+                json_object_set_new(item, "event_id", cmd_dlq_json_str(chunk[i]));
+                if (queues[i] != NULL)
+                    json_object_set_new(item, "original_queue", cmd_dlq_json_str(queues[i]));
+                json_object_set_new(item, "route", cmd_dlq_json_str(routes[i]));
+                json_array_append_new(dry_items, item);
                 continue;
             }
             char *id = out_safe(s, chunk[i], 0), *route = out_safe(s, routes[i], 0);

@@ -36,6 +36,8 @@ static void act_clear(struct act *a)
     a->job = NULL;
     a->done = a->total = 0;
     a->exporting = false;
+    a->counted = false;
+    a->lookup_seq = 0;
     json_decref(a->targets);
     a->targets = NULL;
     free(a->step_id);
@@ -229,6 +231,9 @@ static void act_counted(struct act *a, struct tui *t, struct worker_reply *r, st
         r->status == STATUS_OK ? json_loads(r->text != NULL ? r->text : "", 0, NULL) : NULL;
     json_t *items = json_object_get(doc, "items");
     size_t n = json_array_size(items);
+    /* At most what the verb takes as ids, and what a dialog should hold. */
+    const struct command *cmd = command_named(a->kv->verb);
+    size_t max = cmd != NULL && cmd->max_args < ACT_ALL_MAX ? cmd->max_args : ACT_ALL_MAX;
     if (r->status != STATUS_OK || !json_is_array(items)) {
         tui_message(t, true, "could not count what the filter matches: %s",
                     r->err.msg[0] ? r->err.msg : "no answer");
@@ -237,16 +242,17 @@ static void act_counted(struct act *a, struct tui *t, struct worker_reply *r, st
         tui_message(t, false, "nothing the filter matches is for '%s'; nothing changed",
                     a->kv->verb);
         dialog_close(d);
-    } else if (n > ACT_ALL_MAX) {
+    } else if (n > max) {
         tui_message(t, true,
-                    "the filter matches %zu rows, more than the console acts on at once (%d): "
+                    "the filter matches %zu rows, more than the console acts on at once (%zu): "
                     "narrow it, or run opsdeck %s --all from a shell",
-                    n, ACT_ALL_MAX, a->kv->verb);
+                    n, max, a->kv->verb);
         dialog_close(d);
     } else {
         /* What the dry run names is what will be acted on: rows that come
          * to match later are not, and the dialog says so. */
         a->targets = json_incref(items);
+        a->counted = true;
         char title[160];
         snprintf(title, sizeof(title), "%s all %zu the filter matches (%s)", a->kv->title, n,
                  a->v->ops->title);
@@ -282,8 +288,11 @@ static bool act_export(struct act *a, struct tui *t, struct view *v, const struc
     struct tm tm;
     gmtime_r(&now, &tm);
     strftime(when, sizeof(when), "%Y%m%d-%H%M%S", &tm);
-    char *path =
-        xasprintf("%s/opsdeck-dlq-%s.jsonl", getcwd(cwd, sizeof(cwd)) != NULL ? cwd : ".", when);
+    /* The folder named when it reads back as typed (short, ASCII). */
+    bool named = getcwd(cwd, sizeof(cwd)) != NULL && strlen(cwd) < 300;
+    for (const char *p = cwd; named && *p; p++)
+        named = (unsigned char)*p >= 0x20 && (unsigned char)*p < 0x7f;
+    char *path = xasprintf("%s%sopsdeck-dlq-%s.jsonl", named ? cwd : "", named ? "/" : "", when);
     dialog_set(d, 0, path);
     free(path);
     return true;
@@ -302,6 +311,10 @@ bool act_begin(struct act *a, struct tui *t, struct view *v, const struct keys_v
     }
     if (a->seq != 0) {
         tui_message(t, true, "%s is still running; x stops it", a->doing);
+        return false;
+    }
+    if (a->count_seq != 0) {
+        tui_message(t, true, "still counting what the filter matches; Esc stops it");
         return false;
     }
     a->d = d;
@@ -431,7 +444,7 @@ static bool act_dialog(struct act *a, struct tui *t, struct dialog *d, bool mark
     if (strcmp(kv->verb, "dlq replay") == 0) {
         dialog_choice(d, "Rate (events/s)", act_rates, sizeof(act_rates) / sizeof(act_rates[0]),
                       n > 1 ? 2 : 0);
-        if (n > 1) {
+        if (n > 1 && !a->counted) {
             /* Asked before: what its job already sent (act_reply adds it). */
             char key[64];
             act_replay_key(targets, field, key);
@@ -439,7 +452,7 @@ static bool act_dialog(struct act *a, struct tui *t, struct dialog *d, bool mark
             req->kind = WORKER_JOB;
             req->slot = ACT_SLOT_JOB_DIALOG;
             req->id = xstrdup(key);
-            tui_submit(t, WORKER_LANE_BOTH, req);
+            a->lookup_seq = tui_submit(t, WORKER_LANE_BOTH, req);
         }
     }
     if (n >= ACT_CONFIRM_AT) {
@@ -574,7 +587,17 @@ bool act_submit(struct act *a, struct tui *t, struct dialog *d)
     if (n > 1)
         act_arg(&argv, &argc, "--yes");
     char key[64];
-    if (strcmp(kv->verb, "dlq replay") == 0 && n > 1) {
+    if (strcmp(kv->verb, "dlq replay") == 0 && n > 1 && a->counted) {
+        /* Counted by a dry run, whose items carry no failure time: a job
+         * of its own. Asked again, the count leaves out what was sent (no
+         * longer pending review), and the scripts' status check would
+         * refuse it anyway. */
+        snprintf(key, sizeof(key), "console-replay-all-%lld-%d-%u", (long long)time_now_us(),
+                 (int)getpid(), a->next_slot);
+        free(a->job);
+        a->job = xstrdup(key);
+        a->total = (int64_t)n;
+    } else if (strcmp(kv->verb, "dlq replay") == 0 && n > 1) {
         act_replay_key(a->targets, idf, key);
         free(a->job);
         a->job = xstrdup(key);
@@ -647,11 +670,14 @@ void act_tick(struct act *a, struct tui *t)
 bool act_reply(struct act *a, struct tui *t, struct worker_reply *r)
 {
     if (r->kind == WORKER_JOB && r->slot == ACT_SLOT_JOB_DIALOG) {
-        /* The replay dialog's job, asked again: say what it sent. */
+        /* The replay dialog's job, asked again: say what it sent (only
+         * for the dialog that asked). */
         json_int_t done = json_integer_value(json_object_get(r->item, "done"));
         json_int_t total = json_integer_value(json_object_get(r->item, "total"));
-        if (r->status == STATUS_OK && a->d != NULL && a->d->open && a->seq == 0 && a->kv != NULL &&
-            strcmp(a->kv->verb, "dlq replay") == 0) {
+        bool mine = r->seq != 0 && r->seq == a->lookup_seq;
+        if (mine)
+            a->lookup_seq = 0;
+        if (mine && r->status == STATUS_OK && a->d != NULL && a->d->open) {
             dialog_line(a->d,
                         "Asked before: %lld of %lld already sent by its job; only the rest go.",
                         (long long)done, (long long)total);
@@ -668,18 +694,17 @@ bool act_reply(struct act *a, struct tui *t, struct worker_reply *r)
     }
     if (r->kind != WORKER_RUN)
         return false;
-    if (r->seq == a->dropped_seq) {
-        a->dropped_seq = 0; /* a count whose dialog was closed */
-        return true;
-    }
-    if (r->seq == a->count_seq) {
+    if (r->seq != 0 && r->seq == a->count_seq) {
         a->count_seq = 0;
         if (a->d != NULL)
             act_counted(a, t, r, a->d);
         return true;
     }
-    if (r->seq == a->seq)
-        a->seq = 0;
+    /* Only the run under way is answered; anything else (a count whose
+     * dialog was closed) is dropped. */
+    if (r->seq == 0 || r->seq != a->seq)
+        return true;
+    a->seq = 0;
     if (r->status == STATUS_OK) {
         /* The verb's own line says what changed; the first one, and how
          * many more. */
@@ -695,7 +720,7 @@ bool act_reply(struct act *a, struct tui *t, struct worker_reply *r)
             lines += *p == '\n';
         tui_message(t, false, "%.*s%s", (int)len, text[0] ? text : "done",
                     lines > 1 ? " (and more; the Audit view has each)" : "");
-        if (a->v != NULL && a->v->ops->list != NULL)
+        if (a->v != NULL && a->v->ops->list != NULL && !a->exporting)
             list_marks_clear(a->v);
     } else {
         tui_message(t, true, "%s", r->err.msg[0] ? r->err.msg : status_text(r->status));
@@ -707,10 +732,10 @@ bool act_reply(struct act *a, struct tui *t, struct worker_reply *r)
 
 void act_dialog_closed(struct act *a, struct tui *t)
 {
+    a->lookup_seq = 0;
     if (a->count_seq == 0)
         return;
     tui_cancel(t, a->slot);
-    a->dropped_seq = a->count_seq;
     a->count_seq = 0;
 }
 

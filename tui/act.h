@@ -45,7 +45,8 @@ struct act {
     bool exporting;        /* the run is an export: done is its count (total: 0 unknown) */
     enum worker_lane lane; /* where the run runs */
     uint64_t count_seq;    /* a filter-wide action's count under way, 0 when none */
-    uint64_t dropped_seq;  /* a count whose dialog was closed: its reply is dropped */
+    uint64_t lookup_seq;   /* the replay dialog's look at a job asked before */
+    bool counted;          /* the targets are a filter-wide count's */
 };
 
 void act_init(struct act *a);

@@ -82,6 +82,7 @@ struct tui {
      * first overview came back. */
     enum rights rights[WORKER_LANE_BOTH];
     bool rights_asked[WORKER_LANE_BOTH];
+    int rights_failed[WORKER_LANE_BOTH]; /* after 3, not asked again: unknown */
     char pg_role[64];
 
     int64_t next_tick_ms;   /* the refresh interval's next turn */
@@ -330,7 +331,9 @@ static void tui_rights_take(struct tui *t, const struct worker_reply *r)
     if (r->lane >= WORKER_LANE_BOTH)
         return;
     if (r->status != STATUS_OK) {
-        t->rights_asked[r->lane] = false; /* asked again after the next overview */
+        /* Asked again after the next overview, twice more at most. */
+        if (++t->rights_failed[r->lane] < 3)
+            t->rights_asked[r->lane] = false;
         return;
     }
     t->rights[r->lane] = r->rights;
@@ -673,8 +676,10 @@ static void tui_key(struct tui *t, wint_t ch, bool is_key)
         return; /* handled by the loop */
     if (t->dialog.open) {
         enum dialog_result r = dialog_key(&t->dialog, ch, is_key);
-        if (r == DIALOG_OK && !act_submit(&t->act, t, &t->dialog))
-            r = DIALOG_EDITING;
+        if (r == DIALOG_OK && !act_submit(&t->act, t, &t->dialog)) {
+            r = DIALOG_EDITING; /* still counting: the dialog stays */
+            t->dialog.open = true;
+        }
         if (r == DIALOG_CANCEL) {
             act_dialog_closed(&t->act, t);
             tui_message(t, false, "cancelled; nothing changed");
