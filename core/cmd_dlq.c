@@ -15,6 +15,7 @@
 #include "core/out.h"
 #include "core/table.h"
 #include "util/buf.h"
+#include "util/outfile.h"
 #include "util/sanitize.h"
 #include "util/timeutil.h"
 #include "util/xmalloc.h"
@@ -791,7 +792,7 @@ static enum status cmd_dlq_export_run(struct session *s, const struct command *c
     const char *prefix = config_str(s->cfg, OPTION_DLQ_PREFIX);
     const char *output = command_arg(cmd, a, "--output");
     bool unmask = command_arg(cmd, a, "--unmask") != NULL;
-    char *tmp = NULL, *cursor = NULL;
+    char *cursor = NULL;
     FILE *f = s->out;
     size_t count = 0;
     enum status rc = listing_parse(cmd, a, &l, err);
@@ -812,18 +813,12 @@ static enum status cmd_dlq_export_run(struct session *s, const struct command *c
             return rc;
         }
     }
+    struct outfile of = {0};
     if (output != NULL) {
         /* The events hold personal data: private, and whole or nothing. */
-        tmp = xasprintf("%s.XXXXXX", output);
-        int fd = mkstemp(tmp);
-        if (fd < 0 || (f = fdopen(fd, "w")) == NULL) {
-            rc = error_set(err, STATUS_USAGE, "%s: %s", output, strerror(errno));
-            if (fd >= 0) {
-                close(fd);
-                unlink(tmp);
-            }
+        if ((rc = outfile_open(&of, output, err)) != STATUS_OK)
             goto out;
-        }
+        f = of.f;
     }
     size_t flags = JSON_COMPACT | out_json_flags(f);
     for (;;) {
@@ -873,23 +868,14 @@ static enum status cmd_dlq_export_run(struct session *s, const struct command *c
         if (rc != STATUS_OK || cursor == NULL)
             break;
     }
-    if (output != NULL) {
-        bool ok = fflush(f) == 0 && fsync(fileno(f)) == 0;
-        ok = fclose(f) == 0 && ok;
-        f = NULL;
-        if (rc == STATUS_OK && !ok)
-            rc = error_set(err, STATUS_USAGE, "%s: %s", output, strerror(errno));
-        if (rc == STATUS_OK && rename(tmp, output) != 0)
-            rc = error_set(err, STATUS_USAGE, "%s: %s", output, strerror(errno));
-        if (rc != STATUS_OK)
-            unlink(tmp);
-        else
-            fprintf(out_diag(), "opsdeck: exported %zu event%s to %s%s\n", count,
-                    count == 1 ? "" : "s", output, unmask ? " (unmasked)" : "");
+    if (output != NULL && rc != STATUS_OK) {
+        outfile_abort(&of);
+    } else if (output != NULL && (rc = outfile_commit(&of, err)) == STATUS_OK) {
+        fprintf(out_diag(), "opsdeck: exported %zu event%s to %s%s\n", count, count == 1 ? "" : "s",
+                output, unmask ? " (unmasked)" : "");
     }
 out:
     free(cursor);
-    free(tmp);
     return rc;
 }
 
