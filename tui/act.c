@@ -302,10 +302,7 @@ bool act_begin(struct act *a, struct tui *t, struct view *v, const struct keys_v
                struct dialog *d)
 {
     char why[160];
-    const struct command *cmd = command_named(kv->verb);
-    /* Export only reads the store: read-only mode keeps it. */
-    bool writes = cmd == NULL || (cmd->flags & COMMAND_WRITES);
-    if (writes && tui_read_only(t, v, why, sizeof(why)) != NULL) {
+    if (keys_verb_writes(kv) && tui_read_only(t, v, why, sizeof(why)) != NULL) {
         tui_message(t, true, "%s: '%s' would change the store; nothing changed", why, kv->verb);
         return false;
     }

@@ -4,7 +4,6 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "core/command.h"
 #include "tui/draw.h"
 #include "tui/frame.h"
 #include "tui/keys.h"
@@ -26,14 +25,6 @@ void frame_header(WINDOW *w, int width, const char *profile, const char *operato
     }
     draw_printf(w, 0, 1, right - 2, ROLE_HEADER, 0, "opsdeck%s%s%s%s%s%s", DRAW_DOT, profile,
                 DRAW_DOT, operator_, mode != NULL ? DRAW_DOT : "", mode != NULL ? mode : "");
-}
-
-/* Verbs that change a store leave hints and help in read-only mode;
- * export, which only reads, stays. */
-static bool frame_verb_shown(const struct keys_verb *kv, bool read_only)
-{
-    const struct command *cmd = command_named(kv->verb);
-    return !read_only || (cmd != NULL && !(cmd->flags & COMMAND_WRITES));
 }
 
 /* A badge as the tab shows it: " 7", " 12k", " 3M"; "" when none. */
@@ -139,7 +130,7 @@ void frame_hints(WINDOW *w, int y, int width, unsigned groups, const char *view,
     size_t nv;
     const struct keys_verb *verbs = keys_verbs(&nv);
     for (size_t i = 0; i < nv && !(groups & KEYS_VIEW_DETAIL); i++) {
-        if (strcmp(verbs[i].view, view) != 0 || !frame_verb_shown(&verbs[i], read_only))
+        if (strcmp(verbs[i].view, view) != 0 || (read_only && keys_verb_writes(&verbs[i])))
             continue;
         const char *word = strrchr(verbs[i].verb, ' ');
         word = word != NULL ? word + 1 : verbs[i].verb;
@@ -193,7 +184,7 @@ void frame_help(WINDOW *w, int y, int h, int width, unsigned groups, const char 
     const struct keys_verb *verbs = keys_verbs(&nv);
     bool any = false;
     for (size_t i = 0; i < nv && n < 88; i++) {
-        if (strcmp(verbs[i].view, view) != 0 || !frame_verb_shown(&verbs[i], read_only != NULL))
+        if (strcmp(verbs[i].view, view) != 0 || (read_only != NULL && keys_verb_writes(&verbs[i])))
             continue;
         if (!any) {
             snprintf(lines[n], sizeof(lines[n]), " ");

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "core/command.h"
 #include "tui/keys.h"
 
 #define KEYS_CTRL(c)  ((c)&0x1f)
@@ -167,6 +168,12 @@ const struct keys_verb *keys_verb_lookup(const char *view, int key)
             return &keys_verb_rows[i];
     }
     return NULL;
+}
+
+bool keys_verb_writes(const struct keys_verb *kv)
+{
+    const struct command *cmd = command_named(kv->verb);
+    return cmd == NULL || (cmd->flags & COMMAND_WRITES);
 }
 
 const char *keys_verb_word(const struct keys_verb *kv)

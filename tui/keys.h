@@ -44,9 +44,10 @@
     X(FOCUS, "move between list and detail (side by side)")                                        \
     X(REDRAW, "redraw the whole screen")                                                           \
     X(MARK, "mark or unmark the row (actions then apply to every marked row)")                     \
-    X(MARK_ALL, "mark every row of the page")                                                      \
+    X(MARK_ALL, "mark every row of the page; again: every row the filter matches")                 \
     X(LINK, "the other views' items that share this one's workflow or trace id")                   \
-    X(UNMASK, "show this item's masked fields, recorded in the audit trail, until the detail closes")
+    X(UNMASK,                                                                                      \
+      "show this item's masked fields, recorded in the audit trail, until the detail closes")
 
 enum keys_action {
 #define KEYS_ACTION_ENUM(id, help) KEYS_##id,
@@ -89,7 +90,7 @@ enum keys_extra {
 /* An action key: in one view, it opens the dialog for one verb of the
  * command table, which runs exactly as `opsdeck VERB` would. */
 struct keys_verb {
-    const char *view;      /* "approvals" */
+    const char *view; /* "approvals" */
     int key;
     const char *label;     /* "a" */
     const char *verb;      /* the command row: "approve" */
@@ -97,9 +98,9 @@ struct keys_verb {
     const char *text_flag; /* "--note", "--reason" or NULL */
     bool text_required;
     enum keys_extra extra;
-    bool bulk;             /* may act on the marked items */
-    bool all;              /* the verb takes --all FILTERS and --dry-run: may act on
-                            * every row the filter matches, counted first */
+    bool bulk; /* may act on the marked items */
+    bool all;  /* the verb takes --all FILTERS and --dry-run: may act on
+                * every row the filter matches, counted first */
 };
 
 /* The action bound to key in view (a typed character), or NULL. */
@@ -111,6 +112,10 @@ const struct keys_verb *keys_verb_named(const char *view, const char *word);
 
 /* The `:` name of an action: its verb's last word; borrowed. */
 const char *keys_verb_word(const struct keys_verb *kv);
+
+/* Whether kv's verb changes a store (its row is COMMAND_WRITES): read-only
+ * mode and viewer roles take those away; export, which only reads, stays. */
+bool keys_verb_writes(const struct keys_verb *kv);
 
 /* Every action key, in the order help lists them. */
 const struct keys_verb *keys_verbs(size_t *count);

@@ -326,6 +326,23 @@ static const char *tui_store_name(enum worker_lane lane)
     return lane == WORKER_LANE_PG ? "PostgreSQL" : "Redis";
 }
 
+static const char *tui_read_only_lane(const struct tui *t, enum worker_lane lane, char *buf,
+                                      size_t size)
+{
+    const struct config *cfg = t->s->cfg;
+    if (config_bool(cfg, OPTION_READ_ONLY)) {
+        snprintf(buf, size, "read-only mode (%s)", config_origin(cfg, OPTION_READ_ONLY));
+        return buf;
+    }
+    if (lane >= WORKER_LANE_BOTH || t->rights[lane] != RIGHTS_READ)
+        return NULL;
+    if (lane == WORKER_LANE_PG && t->pg_role[0] != '\0')
+        snprintf(buf, size, "the PostgreSQL role %s may only read", t->pg_role);
+    else
+        snprintf(buf, size, "the %s user may only read", tui_store_name(lane));
+    return buf;
+}
+
 static void tui_rights_take(struct tui *t, const struct worker_reply *r)
 {
     if (r->lane >= WORKER_LANE_BOTH)
@@ -345,22 +362,6 @@ static void tui_rights_take(struct tui *t, const struct worker_reply *r)
         tui_message(t, false, "%s: its views' action keys are off", why);
     }
     t->dirty = true;
-}
-
-const char *tui_read_only_lane(const struct tui *t, enum worker_lane lane, char *buf, size_t size)
-{
-    const struct config *cfg = t->s->cfg;
-    if (config_bool(cfg, OPTION_READ_ONLY)) {
-        snprintf(buf, size, "read-only mode (%s)", config_origin(cfg, OPTION_READ_ONLY));
-        return buf;
-    }
-    if (lane >= WORKER_LANE_BOTH || t->rights[lane] != RIGHTS_READ)
-        return NULL;
-    if (lane == WORKER_LANE_PG && t->pg_role[0] != '\0')
-        snprintf(buf, size, "the PostgreSQL role %s may only read", t->pg_role);
-    else
-        snprintf(buf, size, "the %s user may only read", tui_store_name(lane));
-    return buf;
 }
 
 const char *tui_read_only(const struct tui *t, const struct view *v, char *buf, size_t size)

@@ -45,11 +45,10 @@ void tui_down_text(struct tui *t, enum worker_lane lane, char *buf, size_t size)
  * the view's filter). */
 void tui_switch(struct tui *t, const char *name, const char *filter);
 
-/* Why actions are off in v (or on lane's store) into buf, which is
+/* Why actions are off in v into buf, which is
  * returned: read-only mode, or a role that may only read (a viewer, as the
  * store said at start). NULL when they are on. */
 const char *tui_read_only(const struct tui *t, const struct view *v, char *buf, size_t size);
-const char *tui_read_only_lane(const struct tui *t, enum worker_lane lane, char *buf, size_t size);
 
 /* What the run on lane has counted so far (worker_progress). */
 int64_t tui_progress(struct tui *t, enum worker_lane lane);
