@@ -43,8 +43,8 @@ static const char *const saga_status_names[] = {
 struct saga_step_def {
     const char *step_id;
     const char *name;
-    const char *service;      /* the circuit breaker the call goes through */
-    const char *event_type;   /* what is dead-lettered when it fails for good */
+    const char *service;    /* the circuit breaker the call goes through */
+    const char *event_type; /* what is dead-lettered when it fails for good */
     const char *queue;
     const char *compensation; /* NULL: nothing to undo */
     bool approval;            /* a person decides, through a signal */
@@ -108,21 +108,21 @@ struct saga {
     int64_t started_us, completed_us;
     struct saga_step steps[SAGA_STEPS_MAX];
     size_t nsteps;
-    size_t cur;       /* the step running, or being compensated */
-    int64_t next_us;  /* when the current step moves on */
-    bool dirty;       /* changed since last saved */
-    bool done;        /* finished or parked: saved once more, then dropped */
+    size_t cur;      /* the step running, or being compensated */
+    int64_t next_us; /* when the current step moves on */
+    bool dirty;      /* changed since last saved */
+    bool done;       /* finished or parked: saved once more, then dropped */
     struct saga *next;
 };
 
 struct sim_sagas {
-    const void *listening;  /* the connection LISTEN was sent on */
-    bool adopted_own;       /* an earlier run's sagas have all been taken back */
+    const void *listening; /* the connection LISTEN was sent on */
+    bool adopted_own;      /* an earlier run's sagas have all been taken back */
     struct saga *active;
     size_t nactive;
-    double owed;          /* sagas due to start, fractional */
-    int64_t last_us;      /* when sagas were last started */
-    int64_t polled_us;    /* when approvals and signals were last looked at */
+    double owed;       /* sagas due to start, fractional */
+    int64_t last_us;   /* when sagas were last started */
+    int64_t polled_us; /* when approvals and signals were last looked at */
     uint64_t started, completed, compensated, failed;
 };
 
@@ -174,24 +174,23 @@ static json_t *saga_document(const struct saga *g)
             sim_iso(st->started_us, false, t1);
         if (st->completed_us)
             sim_iso(st->completed_us, false, t2);
-        json_array_append_new(
-            steps,
-            json_pack("{s:s, s:s, s:s, s:O?, s:s?, s:s?, s:s?, s:i, s:i}", "step_id",
-                      st->def->step_id, "name", st->def->name, "status",
-                      saga_status_names[st->status], "result", st->result, "error", st->error,
-                      "started_at", st->started_us ? t1 : NULL, "completed_at",
-                      st->completed_us ? t2 : NULL, "retry_count", st->retry_count,
-                      "max_retries", st->max_retries));
+        json_array_append_new(steps, json_pack("{s:s, s:s, s:s, s:O?, s:s?, s:s?, s:s?, s:i, s:i}",
+                                               "step_id", st->def->step_id, "name", st->def->name,
+                                               "status", saga_status_names[st->status], "result",
+                                               st->result, "error", st->error, "started_at",
+                                               st->started_us ? t1 : NULL, "completed_at",
+                                               st->completed_us ? t2 : NULL, "retry_count",
+                                               st->retry_count, "max_retries", st->max_retries));
     }
     if (g->started_us)
         sim_iso(g->started_us, false, t1);
     if (g->completed_us)
         sim_iso(g->completed_us, false, t2);
     return json_pack("{s:s, s:s, s:s, s:s, s:O, s:s?, s:s?, s:s?, s:o}", "execution_id",
-                     g->execution_id, "saga_id", g->kind->saga_id, "name", g->kind->name,
-                     "status", saga_status_names[g->status], "context", g->context,
-                     "started_at", g->started_us ? t1 : NULL, "completed_at",
-                     g->completed_us ? t2 : NULL, "error", g->error, "steps", steps);
+                     g->execution_id, "saga_id", g->kind->saga_id, "name", g->kind->name, "status",
+                     saga_status_names[g->status], "context", g->context, "started_at",
+                     g->started_us ? t1 : NULL, "completed_at", g->completed_us ? t2 : NULL,
+                     "error", g->error, "steps", steps);
 }
 
 /* Saves the given documents with one statement: one round trip for every
@@ -250,14 +249,13 @@ static size_t saga_next_to_undo(const struct saga *g)
     return g->nsteps;
 }
 
-static enum status saga_dead_letter(struct sim *s, const struct saga *g,
-                                    const struct saga_step *st, const char *reason,
-                                    struct error *err)
+static enum status saga_dead_letter(struct sim *s, const struct saga *g, const struct saga_step *st,
+                                    const char *reason, struct error *err)
 {
     json_t *ev = sim_payload_event(s, st->def->event_type);
     json_object_set_new(ev, "execution_id", json_string(g->execution_id));
-    return sim_dlq_dead_letter(s, ev, st->def->queue, reason, "order-service",
-                               st->def->service, st->error, err);
+    return sim_dlq_dead_letter(s, ev, st->def->queue, reason, "order-service", st->def->service,
+                               st->error, err);
 }
 
 /* Requests the approval a step waits for and parks the saga. */
@@ -266,11 +264,10 @@ static enum status saga_request_approval(struct sim *s, struct saga *g, struct s
 {
     char *id = sim_new_id(s, "apr");
     json_t *order = json_object_get(g->context, "order");
-    json_t *data = json_pack("{s:O?, s:O?, s:O?, s:O?}", "order_id",
-                             json_object_get(order, "order_id"), "amount",
-                             json_object_get(order, "amount"), "currency",
-                             json_object_get(order, "currency"), "customer",
-                             json_object_get(g->context, "customer"));
+    json_t *data = json_pack(
+        "{s:O?, s:O?, s:O?, s:O?}", "order_id", json_object_get(order, "order_id"), "amount",
+        json_object_get(order, "amount"), "currency", json_object_get(order, "currency"),
+        "customer", json_object_get(g->context, "customer"));
     char *data_s = json_dumps(data, JSON_COMPACT);
     char *title = xasprintf("Approve order %s over %s %s",
                             json_string_value(json_object_get(order, "order_id")),
@@ -290,6 +287,7 @@ static enum status saga_request_approval(struct sim *s, struct saga *g, struct s
     const char *params[] = {id, g->execution_id, st->def->step_id, title, data_s, due_s, esc_s};
     enum status rc = pg_conn_exec(s->pg, sql, 7, params, err);
     if (rc == STATUS_OK) {
+        json_decref(st->result);
         st->result = json_pack("{s:s}", "approval_id", id);
         sim_log(s, "approval %s requested for saga %s (due %.19sZ)", id, g->execution_id, due_s);
         /* Parked: saved once more without an engine, then dropped. */
@@ -348,8 +346,8 @@ static enum status saga_attempt(struct sim *s, struct saga *g, struct error *err
         return saga_begin_step(s, g, err);
     }
     if (!allowed) {
-        saga_set_error(&st->error, xasprintf("circuit %s is open; call not made",
-                                             st->def->service));
+        saga_set_error(&st->error,
+                       xasprintf("circuit %s is open; call not made", st->def->service));
         reason = "infrastructure_error";
     } else {
         static const char *const why[] = {"processing_timeout", "infrastructure_error",
@@ -422,7 +420,10 @@ static enum status saga_advance(struct sim *s, struct saga *g, struct error *err
         g->started_us = s->now_us;
         return saga_begin_step(s, g, err);
     case SAGA_RUNNING:
-        if (g->cur >= g->nsteps || g->steps[g->cur].status != SAGA_RUNNING)
+        /* An approval step is never run as a call: one running here (its
+         * request failed, or the step is retried) is requested again. */
+        if (g->cur >= g->nsteps || g->steps[g->cur].status != SAGA_RUNNING ||
+            g->steps[g->cur].def->approval)
             return saga_begin_step(s, g, err);
         return saga_attempt(s, g, err);
     case SAGA_COMPENSATING:
@@ -482,8 +483,8 @@ static struct saga *saga_new_order(struct sim *s)
     json_t *payload = json_object_get(ev, "payload");
     /* Most orders are small; about one in seven is large enough to need
      * a manager. */
-    uint64_t cents = sim_chance(s, 0.15) ? sim_between(s, 100001, 600000)
-                                         : sim_between(s, 1500, 60000);
+    uint64_t cents =
+        sim_chance(s, 0.15) ? sim_between(s, 100001, 600000) : sim_between(s, 1500, 60000);
     char *order_id = sim_new_id(s, "ORD");
     char amount[32];
     snprintf(amount, sizeof(amount), "%" PRIu64 ".%02" PRIu64, cents / 100, cents % 100);
@@ -634,6 +635,97 @@ out:
 
 /* ---- signals and approvals --------------------------------------------- */
 
+/* The approval step g waits at (parked, the step running), or NULL. */
+static struct saga_step *saga_waiting(struct saga *g)
+{
+    struct saga_step *st = g->cur < g->nsteps ? &g->steps[g->cur] : NULL;
+    if (g->status != SAGA_RUNNING || st == NULL || !st->def->approval || st->status != SAGA_RUNNING)
+        return NULL;
+    return st;
+}
+
+/* Whether another engine drives g now: it may have taken the saga up
+ * after a claim looked (the claim's snapshot is older than the row lock). */
+static const char *saga_driver_other(struct sim *s, const struct saga *g)
+{
+    const char *e = json_string_value(json_object_get(g->context, "engine"));
+    return e != NULL && strcmp(e, s->o->instance) != 0 ? e : NULL;
+}
+
+/* Acts on the decision on the approval step st that g waits at: approved,
+ * the saga carries on; otherwise the step fails and the saga compensates. */
+static const char *saga_decide(struct sim *s, struct saga *g, struct saga_step *st,
+                               const char *approval_id, bool approved, const char *by, json_t *note)
+{
+    json_decref(st->result);
+    st->result = json_pack("{s:s?, s:s, s:s?, s:O?}", "approval_id", approval_id, "decision",
+                           approved ? "approved" : "rejected", "by", by, "note", note);
+    st->completed_us = s->now_us;
+    if (approved) {
+        st->status = SAGA_COMPLETED;
+        g->cur++;
+        g->next_us = s->now_us;
+        return "approved: continuing";
+    }
+    st->status = SAGA_FAILED;
+    saga_set_error(&st->error, xasprintf("rejected by %s", by ? by : "(unknown)"));
+    saga_compensate(s, g, xasprintf("approval rejected by %s", by ? by : "(unknown)"));
+    return "rejected: compensating";
+}
+
+/* A saga that comes back from the store waiting at its approval step is
+ * carried past it when the approval was decided meanwhile. The approval row,
+ * not its signal, is the record of the decision: so it is acted on however
+ * the saga comes back (its signal, its expiry, or an engine carrying it on
+ * before the signal was consumed), and an approval step is never run as if
+ * it were a call. Sets *waiting while the approval is pending: the saga
+ * stays parked. With no approval row, or when a retried step holds an
+ * earlier decision, the step is requested again when the saga advances. Runs in the caller's
+ * transaction, under the saga's row lock; *what says what was done, when something was. */
+static enum status saga_resume(struct sim *s, struct saga *g, const char **what, bool *waiting,
+                               struct error *err)
+{
+    struct saga_step *st = saga_waiting(g);
+    *waiting = false;
+    /* A step that holds a decision already runs again (retry-step): it
+     * asks anew when the saga advances. */
+    if (st == NULL || json_is_string(json_object_get(st->result, "decision")))
+        return STATUS_OK;
+    char *sql = xasprintf("SELECT approval_id, status, decided_by, decision_note FROM %s.approvals "
+                          "WHERE workflow_id = $1 AND step_id = $2 "
+                          "ORDER BY approval_id = $3 DESC NULLS LAST, requested_at DESC LIMIT 1",
+                          s->o->schema);
+    const char *params[] = {g->execution_id, st->def->step_id,
+                            json_string_value(json_object_get(st->result, "approval_id"))};
+    PGresult *res = pg_conn_query(s->pg, sql, 3, params, NULL, err);
+
+    free(sql);
+    if (res == NULL)
+        return err->status;
+    if (PQntuples(res) == 0)
+        goto out;
+    const char *id = PQgetvalue(res, 0, 0), *status = PQgetvalue(res, 0, 1);
+    const char *by = PQgetisnull(res, 0, 2) ? NULL : PQgetvalue(res, 0, 2);
+    if (strcmp(status, "pending") == 0) {
+        *waiting = true;
+        goto out;
+    }
+    bool expired = strcmp(status, "expired") == 0;
+    json_t *note = expired                  ? json_string("approval expired")
+                   : PQgetisnull(res, 0, 3) ? NULL
+                                            : json_string(PQgetvalue(res, 0, 3));
+    sim_log(s, "saga %s: approval %s is %s; acting on it", g->execution_id, id, status);
+    *what = saga_decide(s, g, st, id, strcmp(status, "approved") == 0, by, note);
+    json_decref(note);
+    if (expired) {
+        saga_set_error(&g->error, xasprintf("approval %s expired", id));
+        saga_set_error(&st->error, xasprintf("approval %s expired", id));
+    }
+out:
+    PQclear(res);
+    return STATUS_OK;
+}
+
 /* Applies one consumed signal to its saga (loaded and locked); returns
  * what the log says happened. */
 static const char *saga_signal(struct sim *s, struct saga *g, const char *name, json_t *payload)
@@ -642,25 +734,22 @@ static const char *saga_signal(struct sim *s, struct saga *g, const char *name, 
     struct saga_step *st = g->cur < g->nsteps ? &g->steps[g->cur] : NULL;
 
     if (strcmp(name, "approve") == 0 || strcmp(name, "reject") == 0) {
-        if (g->status != SAGA_RUNNING || st == NULL || !st->def->approval ||
-            st->status != SAGA_RUNNING)
-            return "ignored: the saga is not waiting for an approval";
-        json_decref(st->result);
-        st->result = json_pack("{s:O?, s:s, s:s?, s:O?}", "approval_id",
-                               json_object_get(payload, "approval_id"), "decision",
-                               name[0] == 'a' ? "approved" : "rejected", "by", by, "note",
+        const char *id = json_string_value(json_object_get(payload, "approval_id"));
+        struct saga_step *w = saga_waiting(g);
+        const char *want = w ? json_string_value(json_object_get(w->result, "approval_id")) : NULL;
+        if (w != NULL && (id == NULL || want == NULL || strcmp(id, want) == 0))
+            return saga_decide(s, g, w, id, name[0] == 'a', by,
                                json_object_get(payload, name[0] == 'a' ? "note" : "reason"));
-        st->completed_us = s->now_us;
-        if (name[0] == 'a') {
-            st->status = SAGA_COMPLETED;
-            g->cur++;
-            g->next_us = s->now_us;
-            return "approved: continuing";
+        /* An engine that carried the saga on read the decision from the
+         * approval before this signal came. */
+        for (size_t i = 0; i < g->nsteps && id != NULL; i++) {
+            json_t *r = g->steps[i].result;
+            const char *done = json_string_value(json_object_get(r, "approval_id"));
+            if (g->steps[i].def->approval && json_is_string(json_object_get(r, "decision")) &&
+                done != NULL && strcmp(done, id) == 0)
+                return "already acted on: the decision was read from the approval";
         }
-        st->status = SAGA_FAILED;
-        saga_set_error(&st->error, xasprintf("rejected by %s", by ? by : "(unknown)"));
-        saga_compensate(s, g, xasprintf("approval rejected by %s", by ? by : "(unknown)"));
-        return "rejected: compensating";
+        return "ignored: the saga is not waiting for this approval";
     }
     if (strcmp(name, "abort") == 0) {
         if (g->status != SAGA_RUNNING && g->status != SAGA_PENDING)
@@ -752,8 +841,24 @@ static enum status sagas_consume_one(struct sim *s, bool *more, struct error *er
     g = saga_load(s, wf, &rc, err);
     if (rc != STATUS_OK)
         goto rollback;
+    const char *other = g != NULL ? saga_driver_other(s, g) : NULL;
+    if (other != NULL) {
+        sim_log(s, "signal %s left to %s, which took saga %s up meanwhile", sid, other, wf);
+        rc = STATUS_OK;
+        goto rollback;
+    }
+    bool waiting = false;
     if (g != NULL) {
         what = saga_signal(s, g, name, payload);
+        if ((rc = saga_resume(s, g, &what, &waiting, err)) != STATUS_OK)
+            goto rollback;
+    }
+    if (waiting) {
+        /* Still parked at a pending approval: left as it is. */
+        saga_free(g);
+        g = NULL;
+    }
+    if (g != NULL) {
         saga_own(s, g, true);
         json_t *docs = json_array();
         json_array_append_new(docs, saga_document(g));
@@ -846,16 +951,19 @@ static enum status sagas_approvals(struct sim *s, struct error *err)
         PQclear(res);
         const char *p[] = {id, s->o->instance};
         struct saga *g = NULL;
+        const char *what = NULL;
+        bool waiting = false;
         if ((rc = pg_conn_exec(s->pg, expire, 2, p, err)) == STATUS_OK)
             g = saga_load(s, wf, &rc, err);
+        if (rc == STATUS_OK && g != NULL && saga_driver_other(s, g) == NULL)
+            rc = saga_resume(s, g, &what, &waiting, err);
+        if (what == NULL) {
+            /* The saga does not wait for this approval (any more), or
+             * another engine has it: only the approval expires. */
+            saga_free(g);
+            g = NULL;
+        }
         if (rc == STATUS_OK && g != NULL) {
-            json_t *reason = json_pack("{s:s, s:s}", "by", s->o->instance, "reason",
-                                       "approval expired");
-            saga_signal(s, g, "reject", reason);
-            json_decref(reason);
-            saga_set_error(&g->error, xasprintf("approval %s expired", id));
-            if (g->cur < g->nsteps)
-                saga_set_error(&g->steps[g->cur].error, xasprintf("approval %s expired", id));
             saga_own(s, g, true);
             json_t *docs = json_array();
             json_array_append_new(docs, saga_document(g));
@@ -867,7 +975,8 @@ static enum status sagas_approvals(struct sim *s, struct error *err)
         else
             pg_conn_exec(s->pg, "ROLLBACK", 0, NULL, NULL);
         if (rc == STATUS_OK) {
-            sim_log(s, "approval %s expired; saga %s compensating", id, wf);
+            sim_log(s, "approval %s expired; saga %s: %s", id, wf,
+                    g != NULL ? what : "left as it is");
             if (g != NULL) {
                 g->dirty = false;
                 sagas_add(s->sagas, g);
@@ -896,8 +1005,8 @@ static enum status sagas_adopt(struct sim *s, struct error *err)
     char *sql = xasprintf(
         "SELECT e.execution_id FROM %s.saga_executions e WHERE e.status IN ('pending', "
         "'running', 'compensating') AND e.context ? 'engine' AND ((e.context->>'engine' = $1 "
-        "AND $2) OR (e.context->>'engine' IS NULL AND NOT EXISTS (SELECT 1 FROM %s.approvals a WHERE "
-        "a.workflow_id = e.execution_id AND a.status = 'pending'))) LIMIT %d "
+        "AND $2) OR (e.context->>'engine' IS NULL AND NOT EXISTS (SELECT 1 FROM %s.approvals a "
+        "WHERE a.workflow_id = e.execution_id AND a.status = 'pending'))) LIMIT %d "
         "FOR UPDATE SKIP LOCKED",
         sch, sch, s->sagas->adopted_own ? 20 : SAGAS_ACTIVE_MAX);
     struct sim_sagas *a = s->sagas;
@@ -921,6 +1030,17 @@ static enum status sagas_adopt(struct sim *s, struct error *err)
             goto rollback;
         if (g == NULL)
             continue;
+        const char *what = NULL;
+        bool waiting = false;
+        if ((rc = saga_resume(s, g, &what, &waiting, err)) != STATUS_OK) {
+            saga_free(g);
+            goto rollback;
+        }
+        if (waiting) {
+            /* Its approval is pending after all: it stays parked. */
+            saga_free(g);
+            continue;
+        }
         saga_own(s, g, true);
         json_array_append_new(docs, saga_document(g));
         g->next = taken;
@@ -961,8 +1081,8 @@ static enum status sagas_listen(struct sim *s, struct sim_sagas *a, struct error
     enum status rc = pg_conn_ensure(s->pg, err);
     if (rc != STATUS_OK || a->listening == pg_conn_raw(s->pg))
         return rc;
-    char *sql = xasprintf("LISTEN wf_signals; SELECT 1 FROM %s.saga_executions LIMIT 0",
-                          s->o->schema);
+    char *sql =
+        xasprintf("LISTEN wf_signals; SELECT 1 FROM %s.saga_executions LIMIT 0", s->o->schema);
     rc = pg_conn_exec(s->pg, sql, 0, NULL, err);
     free(sql);
     if (rc == STATUS_OK) {

@@ -60,11 +60,15 @@ assert_match '^sim[AB]$' "$(psql_q "SELECT decided_by FROM wf.approvals WHERE ap
     "the engine is named as who expired it"
 wait_until 60 "its saga compensates" "[ \$(done_q \"'$expired'\" compensated) -eq 1 ]"
 
-# Abort: the signal goes to the engine that drives the saga.
-exec_id=$(psql_q "SELECT execution_id FROM wf.saga_executions WHERE status = 'running'
-    AND context->>'engine' IS NOT NULL ORDER BY started_at DESC LIMIT 1")
+# Abort: the signal goes to the engine that drives the saga. The saga is
+# one that no longer heads for an approval (parked there, it would be any
+# engine's to carry on), and its owner is read with it.
+row=$(psql_q "SELECT e.execution_id || ' ' || (e.context->>'engine') FROM wf.saga_executions e
+    WHERE e.status = 'running' AND e.context->>'engine' IS NOT NULL AND NOT EXISTS (SELECT 1
+    FROM wf.saga_steps s WHERE s.execution_id = e.execution_id AND s.step_id = 'approve_order'
+    AND s.status IN ('pending', 'running')) ORDER BY e.started_at DESC LIMIT 1")
+exec_id=${row%% *} owner=${row#* }
 [ -n "$exec_id" ] || fail "no running saga to abort"
-owner=$(psql_q "SELECT context->>'engine' FROM wf.saga_executions WHERE execution_id = '$exec_id'")
 run sagas abort "$exec_id" --reason "customer cancelled"
 expect_rc 0 "abort a running saga"
 wait_until 30 "the aborted saga compensates" \
