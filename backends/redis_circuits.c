@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "backends/redis_circuits.h"
 #include "backends/redis_internal.h"
@@ -212,14 +213,150 @@ static json_t *circuits_row(const char *name, size_t name_len, const redisReply 
     return row;
 }
 
-/* Redis's member order, for a list by name: bytes, then length. */
-static int circuits_name_cmp(const void *a, const void *b)
+/* Where a breaker's effective state puts it in the default order: the most
+ * urgent first. Anything else (no hash, no state, a state no writer
+ * defines) comes last. */
+enum circuits_rank {
+    CIRCUITS_RANK_OPEN,
+    CIRCUITS_RANK_HALF_OPEN,
+    CIRCUITS_RANK_CLOSED,
+    CIRCUITS_RANK_OTHER,
+};
+
+static const char *const circuits_states[] = {"open", "half_open", "closed"};
+
+/* HMGETs of ranks per pipelined round trip: bounds what Redis buffers. */
+#define CIRCUITS_BATCH     1000
+#define CIRCUITS_MAX_LIMIT 1000
+
+/* A breaker while a page is chosen: its name and rank, nothing else. */
+struct circuits_entry {
+    const char *name; /* borrowed from the SMEMBERS reply, or the cursor's */
+    size_t len;
+    int rank;
+};
+
+/* The rank of an HMGET state forced_state reply. The forced state wins,
+ * and either is read as redis_overview_get counts it, so a filter on a
+ * state lists what the Overview counts in it. */
+static int circuits_rank(const redisReply *r)
 {
-    const redisReply *x = *(const redisReply *const *)a, *y = *(const redisReply *const *)b;
-    int c = memcmp(x->str, y->str, x->len < y->len ? x->len : y->len);
+    if (r->type != REDIS_REPLY_ARRAY || r->elements < 2)
+        return CIRCUITS_RANK_OTHER;
+    const redisReply *forced = r->element[1];
+    const redisReply *state =
+        forced->type == REDIS_REPLY_STRING && forced->len > 0 ? forced : r->element[0];
+    if (state->type != REDIS_REPLY_STRING)
+        return CIRCUITS_RANK_OTHER;
+    char *norm = redis_overview_normalise(state->str);
+    int rank = CIRCUITS_RANK_OTHER;
+    for (int i = 0; i < CIRCUITS_RANK_OTHER; i++)
+        if (strcasecmp(norm, circuits_states[i]) == 0)
+            rank = i;
+    free(norm);
+    return rank;
+}
+
+/* Names in byte order (a prefix first). */
+static int circuits_name_cmp(const struct circuits_entry *x, const struct circuits_entry *y)
+{
+    int c = memcmp(x->name, y->name, x->len < y->len ? x->len : y->len);
     if (c != 0)
         return c;
     return x->len < y->len ? -1 : x->len > y->len;
+}
+
+static int circuits_cmp(const struct circuits_entry *x, const struct circuits_entry *y,
+                        bool by_name)
+{
+    if (!by_name && x->rank != y->rank)
+        return x->rank < y->rank ? -1 : 1;
+    return circuits_name_cmp(x, y);
+}
+
+static int circuits_cmp_name(const void *a, const void *b)
+{
+    return circuits_cmp(a, b, true);
+}
+
+static int circuits_cmp_state(const void *a, const void *b)
+{
+    return circuits_cmp(a, b, false);
+}
+
+/* The cursor is the page's last row: "R:NAME" in the state order (R its
+ * rank digit), "n:NAME" by name. NAME is percent-encoded, so any bytes a
+ * name holds survive a terminal and a shell, and names like
+ * "payments-api" read as they are. */
+static bool circuits_plain(unsigned char ch)
+{
+    /* ASCII only, whatever the locale says a letter is. */
+    return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
+           ch == '-' || ch == '_' || ch == '.' || ch == '~';
+}
+
+static char *circuits_cursor(const struct circuits_entry *e, bool by_name)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    struct buf b;
+    buf_init(&b);
+    buf_addc(&b, by_name ? 'n' : (char)('0' + e->rank));
+    buf_addc(&b, ':');
+    for (size_t i = 0; i < e->len; i++) {
+        unsigned char ch = (unsigned char)e->name[i];
+        if (circuits_plain(ch)) {
+            buf_addc(&b, (char)ch);
+        } else {
+            buf_addc(&b, '%');
+            buf_addc(&b, hex[ch >> 4]);
+            buf_addc(&b, hex[ch & 15]);
+        }
+    }
+    return buf_take(&b);
+}
+
+static int circuits_hex(char ch)
+{
+    if (ch >= '0' && ch <= '9')
+        return ch - '0';
+    if (ch >= 'A' && ch <= 'F')
+        return ch - 'A' + 10;
+    if (ch >= 'a' && ch <= 'f')
+        return ch - 'a' + 10;
+    return -1;
+}
+
+/* Reads a cursor of the given order into *pos and returns the name it
+ * points into (heap, caller frees), or NULL when s is not such a cursor. */
+static char *circuits_cursor_parse(const char *s, bool by_name, struct circuits_entry *pos)
+{
+    if (by_name ? s[0] != 'n' : (s[0] < '0' || s[0] > '0' + CIRCUITS_RANK_OTHER))
+        return NULL;
+    if (s[1] != ':')
+        return NULL;
+    char *name = xmalloc(strlen(s) + 1);
+    size_t len = 0;
+    for (const char *p = s + 2; *p != '\0'; p++) {
+        if (*p == '%') {
+            int hi = circuits_hex(p[1]), lo = hi >= 0 ? circuits_hex(p[2]) : -1;
+            if (lo < 0) {
+                free(name);
+                return NULL;
+            }
+            name[len++] = (char)(hi << 4 | lo);
+            p += 2;
+        } else if (circuits_plain((unsigned char)*p)) {
+            name[len++] = *p;
+        } else {
+            free(name);
+            return NULL;
+        }
+    }
+    name[len] = '\0';
+    pos->name = name;
+    pos->len = len;
+    pos->rank = by_name ? CIRCUITS_RANK_OTHER : s[0] - '0';
+    return name;
 }
 
 static char *circuits_key(const char *prefix, const char *name, size_t name_len, size_t *len)
@@ -233,20 +370,124 @@ static char *circuits_key(const char *prefix, const char *name, size_t name_len,
     *len = plen + 1 + name_len;
     return key;
 }
-enum status redis_circuits_list(struct redis_conn *c, const char *prefix, json_t **rows,
-                                struct error *err)
+
+/* Ranks e[0..n) with HMGET state forced_state, CIRCUITS_BATCH a round
+ * trip; each reply is freed as soon as its rank is taken. */
+static enum status circuits_rank_all(struct redis_conn *c, const char *prefix,
+                                     struct circuits_entry *e, size_t n, struct error *err)
+{
+    for (size_t done = 0; done < n;) {
+        size_t batch = n - done < CIRCUITS_BATCH ? n - done : CIRCUITS_BATCH;
+        for (size_t i = done; i < done + batch; i++) {
+            size_t klen;
+            char *key = circuits_key(prefix, e[i].name, e[i].len, &klen);
+            const char *av[] = {"HMGET", key, "state", "forced_state"};
+            const size_t lens[] = {5, klen, 5, 12};
+            enum status rc = redis_conn_append(c, 4, av, lens, err);
+            free(key);
+            if (rc != STATUS_OK)
+                return rc;
+        }
+        for (size_t i = done; i < done + batch; i++) {
+            redisReply *r = redis_conn_reply(c, err);
+            if (r == NULL)
+                return err->status;
+            /* An error reply (another type of key) ranks as unknown. */
+            e[i].rank = circuits_rank(r);
+            freeReplyObject(r);
+        }
+        done += batch;
+    }
+    return STATUS_OK;
+}
+
+/* The row of a registered name whose key is not a hash: the list goes on. */
+static json_t *circuits_row_unreadable(const struct circuits_entry *e, const redisReply *r)
+{
+    bool bad = false;
+    json_t *row = json_object();
+    json_object_set_new(row, "name", redis_rows_str(e->name, e->len, &bad));
+    json_object_set_new(row, "state", json_null());
+    json_object_set_new(row, "missing", json_false());
+    json_object_set_new(row, "malformed",
+                        redis_rows_str(r->type == REDIS_REPLY_ERROR ? r->str : "no hash",
+                                       r->type == REDIS_REPLY_ERROR ? r->len : 7, &bad));
+    if (bad)
+        json_object_set_new(row, "invalid_utf8", json_true());
+    return row;
+}
+
+/* The rows of e[0..n) from one pipelined round trip of HGETALLs. */
+static enum status circuits_page(struct redis_conn *c, const char *prefix,
+                                 const struct circuits_entry *e, size_t n, json_t *out,
+                                 struct error *err)
+{
+    for (size_t i = 0; i < n; i++) {
+        size_t klen;
+        char *key = circuits_key(prefix, e[i].name, e[i].len, &klen);
+        const char *av[] = {"HGETALL", key};
+        const size_t lens[] = {7, klen};
+        enum status rc = redis_conn_append(c, 2, av, lens, err);
+        free(key);
+        if (rc != STATUS_OK)
+            return rc;
+    }
+    for (size_t i = 0; i < n; i++) {
+        redisReply *r = redis_conn_reply(c, err);
+        if (r == NULL)
+            return err->status;
+        json_array_append_new(out, r->type == REDIS_REPLY_ARRAY
+                                       ? circuits_row(e[i].name, e[i].len, r, false, true)
+                                       : circuits_row_unreadable(&e[i], r));
+        freeReplyObject(r);
+    }
+    return STATUS_OK;
+}
+
+enum status redis_circuits_list(struct redis_conn *c, const struct redis_circuits_query *q,
+                                json_t **rows, char **next, struct error *err)
 {
     enum status rc = STATUS_OK;
-    if (prefix == NULL || *prefix == '\0')
-        prefix = "circuit_breakers";
-    char *index = xasprintf("%s:index", prefix);
-    const char *argv[] = {"SMEMBERS", index};
-    const redisReply **names = NULL;
-    size_t n = 0, sent = 0;
+    const char *prefix = q->prefix != NULL && *q->prefix != '\0' ? q->prefix : "circuit_breakers";
+    struct circuits_entry pos = {NULL, 0, 0}, *e = NULL;
+    bool after = q->after != NULL && *q->after != '\0';
+    char *after_name = NULL;
+    int want = CIRCUITS_RANK_OTHER;
+    redisReply *members = NULL;
+    char *index = NULL;
     json_t *out = json_array();
+    size_t n = 0;
 
     *rows = NULL;
-    redisReply *members = redis_conn_command(c, 2, argv, NULL, err);
+    *next = NULL;
+    if (q->limit < 1 || q->limit > CIRCUITS_MAX_LIMIT) {
+        rc = error_set(err, STATUS_USAGE, "--limit: expected 1 to %d, got %zu", CIRCUITS_MAX_LIMIT,
+                       q->limit);
+        goto out;
+    }
+    if (q->state != NULL) {
+        for (want = 0; want < CIRCUITS_RANK_OTHER; want++)
+            if (strcmp(q->state, circuits_states[want]) == 0)
+                break;
+        if (want == CIRCUITS_RANK_OTHER) {
+            rc = error_set(err, STATUS_USAGE,
+                           "--state: expected open, half_open or closed; got '%s'", q->state);
+            goto out;
+        }
+    }
+    if (after && (after_name = circuits_cursor_parse(q->after, q->by_name, &pos)) == NULL) {
+        rc = error_set(err, STATUS_USAGE,
+                       "--after: not a cursor that circuits list printed for the %s order",
+                       q->by_name ? "name" : "state");
+        goto out;
+    }
+
+    /* The registry has no order: its names are read and sorted here. Only
+     * names and ranks are kept for every breaker; rows are built for the
+     * page alone. */
+    index = xasprintf("%s:index", prefix);
+    const char *argv[] = {"SMEMBERS", index};
+    members = redis_conn_command(c, 2, argv, NULL, err);
     if (members == NULL) {
         rc = err->status;
         goto out;
@@ -256,55 +497,53 @@ enum status redis_circuits_list(struct redis_conn *c, const char *prefix, json_t
                        redis_conn_endpoint(c));
         goto out;
     }
-    names = xcalloc(members->elements + 1, sizeof(*names));
-    for (size_t i = 0; i < members->elements; i++)
-        if (members->element[i]->type == REDIS_REPLY_STRING)
-            names[n++] = members->element[i];
-    qsort(names, n, sizeof(*names), circuits_name_cmp);
+    e = xcalloc(members->elements + 1, sizeof(*e));
+    for (size_t i = 0; i < members->elements; i++) {
+        const redisReply *m = members->element[i];
+        if (m->type == REDIS_REPLY_STRING)
+            e[n++] = (struct circuits_entry){m->str, m->len, CIRCUITS_RANK_OTHER};
+    }
+    if (!q->by_name || q->state != NULL) {
+        if ((rc = circuits_rank_all(c, prefix, e, n, err)) != STATUS_OK)
+            goto out;
+    }
+    if (q->state != NULL) {
+        size_t kept = 0;
+        for (size_t i = 0; i < n; i++)
+            if (e[i].rank == want)
+                e[kept++] = e[i];
+        n = kept;
+    }
+    qsort(e, n, sizeof(*e), q->by_name ? circuits_cmp_name : circuits_cmp_state);
 
-    for (; sent < n; sent++) {
-        size_t klen;
-        char *key = circuits_key(prefix, names[sent]->str, names[sent]->len, &klen);
-        const char *av[] = {"HGETALL", key};
-        const size_t lens[] = {7, klen};
-        rc = redis_conn_append(c, 2, av, lens, err);
-        free(key);
-        if (rc != STATUS_OK)
-            goto out;
-    }
-    for (size_t i = 0; i < sent; i++) {
-        redisReply *r = redis_conn_reply(c, err);
-        if (r == NULL) {
-            rc = err->status;
-            goto out;
+    /* The page starts after the cursor's row, whether or not that breaker
+     * is still there. */
+    size_t start = 0;
+    if (after) {
+        size_t hi = n;
+        while (start < hi) {
+            size_t mid = start + (hi - start) / 2;
+            if (circuits_cmp(&e[mid], &pos, q->by_name) <= 0)
+                start = mid + 1;
+            else
+                hi = mid;
         }
-        if (r->type == REDIS_REPLY_ARRAY) {
-            json_array_append_new(out, circuits_row(names[i]->str, names[i]->len, r, false, true));
-        } else {
-            /* One unreadable key (another type) does not lose the list. */
-            bool bad = false;
-            json_t *row = json_object();
-            json_object_set_new(row, "name", redis_rows_str(names[i]->str, names[i]->len, &bad));
-            json_object_set_new(row, "state", json_null());
-            json_object_set_new(row, "missing", json_false());
-            json_object_set_new(row, "malformed",
-                                redis_rows_str(r->type == REDIS_REPLY_ERROR ? r->str : "no hash",
-                                             r->type == REDIS_REPLY_ERROR ? r->len : 7, &bad));
-            if (bad)
-                json_object_set_new(row, "invalid_utf8", json_true());
-            json_array_append_new(out, row);
-        }
-        freeReplyObject(r);
     }
+    size_t count = n - start < q->limit ? n - start : q->limit;
+    if ((rc = circuits_page(c, prefix, e + start, count, out, err)) != STATUS_OK)
+        goto out;
+    if (start + count < n)
+        *next = circuits_cursor(&e[start + count - 1], q->by_name);
 out:
     if (rc == STATUS_OK)
         *rows = out;
     else
         json_decref(out);
-    free(names);
+    free(e);
     if (members != NULL)
         freeReplyObject(members);
     free(index);
+    free(after_name);
     return rc;
 }
 

@@ -1,11 +1,23 @@
 /* `opsdeck circuits list|show`: circuit breakers and their states. */
 #include <config.h>
 
-#include "backends/redis_circuits.h"
 #include <stdlib.h>
+#include <string.h>
 
+#include "backends/redis_circuits.h"
 #include "core/action.h"
 #include "core/listing.h"
+
+/* Scripts read every breaker with one `circuits list` for registries of up
+ * to this many; past it the next cursor is printed as for any list. */
+#define CMD_CIRCUITS_LIMIT LISTING_MAX_LIMIT
+
+static const struct command_flag cmd_circuits_list_flags[] = {
+    {"--state", "S", "only breakers in effective state S: open, half_open or closed"},
+    {"--order", "ORDER", "state (open, half_open, closed, then the rest; the default) or name"},
+    LISTING_FLAGS_DEFAULT(CMD_CIRCUITS_LIMIT),
+    {NULL, NULL, NULL},
+};
 
 static const struct table_col cmd_circuits_cols[] = {
     {"CIRCUIT", "name", TABLE_TEXT, 32},
@@ -21,16 +33,27 @@ static enum status cmd_circuits_list_fetch(struct session *s, const struct comma
                                            const struct command_args *a, json_t **rows,
                                            char **next, struct error *err)
 {
-    (void)cmd;
-    (void)a;
+    struct listing l;
     struct redis_conn *c;
-    enum status rc = session_redis(s, &c, err);
-    /* Every registered breaker on one page: there is no next one. */
+    const char *order = command_arg(cmd, a, "--order");
+    enum status rc = listing_parse_default(cmd, a, CMD_CIRCUITS_LIMIT, &l, err);
+
     *rows = NULL;
     *next = NULL;
-    if (rc == STATUS_OK)
-        rc = redis_circuits_list(c, config_str(s->cfg, OPTION_CIRCUIT_PREFIX), rows, err);
-    return rc;
+    if (rc != STATUS_OK)
+        return rc;
+    if (order != NULL && strcmp(order, "state") != 0 && strcmp(order, "name") != 0)
+        return error_set(err, STATUS_USAGE, "--order: expected state or name; got '%s'", order);
+    if ((rc = session_redis(s, &c, err)) != STATUS_OK)
+        return rc;
+    struct redis_circuits_query q = {
+        .prefix = config_str(s->cfg, OPTION_CIRCUIT_PREFIX),
+        .state = command_arg(cmd, a, "--state"),
+        .by_name = order != NULL && strcmp(order, "name") == 0,
+        .limit = l.limit,
+        .after = l.after,
+    };
+    return redis_circuits_list(c, &q, rows, next, err);
 }
 
 static enum status cmd_circuits_show_fetch(struct session *s, const char *id, json_t **item,
@@ -45,10 +68,12 @@ static enum status cmd_circuits_show_fetch(struct session *s, const char *id, js
 
 const struct command cmd_circuits_list_entry = {
     .name = "circuits list",
-    .usage = "",
+    .usage = "[--state S] [--order state|name]",
     .summary = "circuit breakers: state, failures, forced state",
-    .help = "Lists every registered circuit breaker with its effective state (a forced state "
-            "wins), counts, failure rate and last failure and success.",
+    .help = "Lists the registered circuit breakers with their effective state (a forced state "
+            "wins), counts, failure rate and last failure and success: open first, then "
+            "half_open, closed and the rest, each by name (--order name: by name only).",
+    .opts = cmd_circuits_list_flags,
     .max_args = 0,
     .run = listing_run,
     .fetch = cmd_circuits_list_fetch,

@@ -11,12 +11,18 @@
 enum status listing_parse(const struct command *cmd, const struct command_args *a,
                           struct listing *l, struct error *err)
 {
+    return listing_parse_default(cmd, a, LISTING_DEFAULT_LIMIT, l, err);
+}
+
+enum status listing_parse_default(const struct command *cmd, const struct command_args *a,
+                                  size_t default_limit, struct listing *l, struct error *err)
+{
     const char *limit = command_arg(cmd, a, "--limit");
     const char *since = command_arg(cmd, a, "--since");
     const char *until = command_arg(cmd, a, "--until");
     int64_t now = time_now_us();
 
-    l->limit = LISTING_DEFAULT_LIMIT;
+    l->limit = default_limit;
     l->after = command_arg(cmd, a, "--after");
     l->since_us = 0;
     l->until_us = 0;

@@ -16,9 +16,16 @@
 #define LISTING_DEFAULT_LIMIT 50
 #define LISTING_MAX_LIMIT 1000
 
-/* The flags of a list verb, to put in its flag table. */
-#define LISTING_FLAGS                                                                              \
-    {"--limit", "N", "at most N items (1-1000, default 50)"},                                     \
+#define LISTING_STR_(x) #x
+#define LISTING_STR(x)  LISTING_STR_(x)
+
+/* The flags of a list verb, to put in its flag table. A verb whose --limit
+ * defaults to N rather than LISTING_DEFAULT_LIMIT has
+ * LISTING_FLAGS_DEFAULT(N) and reads them with listing_parse_default. */
+#define LISTING_FLAGS LISTING_FLAGS_DEFAULT(LISTING_DEFAULT_LIMIT)
+#define LISTING_FLAGS_DEFAULT(n)                                                                   \
+    {"--limit", "N",                                                                               \
+     "at most N items (1-" LISTING_STR(LISTING_MAX_LIMIT) ", default " LISTING_STR(n) ")"},        \
         {"--after", "CURSOR", "the page after CURSOR, as printed by the previous page"}
 
 struct listing {
@@ -33,6 +40,10 @@ struct listing {
  * the flag. */
 enum status listing_parse(const struct command *cmd, const struct command_args *a,
                           struct listing *l, struct error *err);
+
+/* listing_parse for a verb whose --limit defaults to default_limit. */
+enum status listing_parse_default(const struct command *cmd, const struct command_args *a,
+                                  size_t default_limit, struct listing *l, struct error *err);
 
 /* Prints a page and releases rows and next (both taken; next may be NULL). */
 void listing_print(struct session *s, const struct table_col *cols, size_t ncols, json_t *rows,

@@ -12,7 +12,6 @@
 #define KEYS_VIEW_LIST     (1u << 1) /* lists: sagas, approvals, dlq, schedules, circuits, audit */
 #define KEYS_VIEW_DETAIL   (1u << 2) /* an open detail pane */
 #define KEYS_VIEW_OVERVIEW (1u << 3)
-#define KEYS_VIEW_SORT     (1u << 4) /* lists the console sorts itself (circuits) */
 
 /* X(ID, help) */
 #define KEYS_ACTIONS(X)                                                                            \
@@ -39,8 +38,6 @@
     X(COMMAND, "command line (Tab completes): :dlq FILTER, :theme NAME, :q")                       \
     X(HELP, "this help")                                                                           \
     X(REFRESH, "ask the stores again now")                                                         \
-    X(SORT, "sort by the next column")                                                             \
-    X(REVERSE, "reverse the order")                                                                \
     X(FOCUS, "move between list and detail (side by side)")                                        \
     X(REDRAW, "redraw the whole screen")                                                           \
     X(MARK, "mark or unmark the row (actions then apply to every marked row)")                     \

@@ -66,8 +66,6 @@ struct list {
 
     json_t *marks; /* id -> row of every marked row, across pages */
     bool all;      /* every row the filter matches is marked (* twice) */
-    int sort_col;  /* whole lists: the column sorted by */
-    bool reverse;
 };
 
 static const char *list_row_id(const struct list *l, const json_t *row)
@@ -99,7 +97,6 @@ void *list_open(struct view *v, struct tui *t)
     detail_init(&l->detail);
     l->marks = json_object();
     l->list_h = 0;
-    l->sort_col = -1;
     return l;
 }
 
@@ -142,7 +139,7 @@ static void list_fetch(struct view *v, struct tui *t, bool quiet)
     /* A page is two screens of rows (at least LIST_DEFAULT_LIMIT), chosen
      * when the first page is read and kept while paging from it. */
     if (l->page_limit == 0 || (l->after == NULL && l->nback == 0 && !quiet)) {
-        size_t want = l->spec->whole ? LIST_MAX_LIMIT : (size_t)l->list_h * 2;
+        size_t want = (size_t)l->list_h * 2;
         l->page_limit = want < LIST_DEFAULT_LIMIT ? LIST_DEFAULT_LIMIT
                         : want > LIST_MAX_LIMIT   ? LIST_MAX_LIMIT
                                                   : want;
@@ -261,52 +258,6 @@ static const char *list_cell(const struct list_col *c, const json_t *row, int64_
     return *heap != NULL ? *heap : "?";
 }
 
-/* Sorts a whole list by a column: text compares as text, numbers as
- * numbers, missing values last. */
-static void list_sort(struct list *l)
-{
-    if (!l->spec->whole || l->sort_col < 0 || l->rows == NULL)
-        return;
-    size_t n = json_array_size(l->rows);
-    json_t **items = xcalloc(n ? n : 1, sizeof(*items));
-    for (size_t i = 0; i < n; i++)
-        items[i] = json_incref(json_array_get(l->rows, i));
-    const char *field = l->spec->cols[l->sort_col].field;
-    /* insertion sort: whole lists are a few hundred rows */
-    for (size_t i = 1; i < n; i++) {
-        json_t *x = items[i];
-        size_t j = i;
-        while (j > 0) {
-            const json_t *a = json_object_get(items[j - 1], field);
-            const json_t *b = json_object_get(x, field);
-            int c;
-            if (a == NULL || json_is_null(a))
-                c = (b == NULL || json_is_null(b)) ? 0 : 1;
-            else if (b == NULL || json_is_null(b))
-                c = -1;
-            else if (json_is_number(a) && json_is_number(b))
-                c = json_number_value(a) < json_number_value(b)   ? -1
-                    : json_number_value(a) > json_number_value(b) ? 1
-                                                                  : 0;
-            else if (json_is_string(a) && json_is_string(b))
-                c = strcmp(json_string_value(a), json_string_value(b));
-            else
-                c = 0;
-            if (l->reverse)
-                c = -c;
-            if (c <= 0)
-                break;
-            items[j] = items[j - 1];
-            j--;
-        }
-        items[j] = x;
-    }
-    json_array_clear(l->rows);
-    for (size_t i = 0; i < n; i++)
-        json_array_append_new(l->rows, items[i]);
-    free(items);
-}
-
 unsigned list_reply(struct view *v, struct tui *t, struct worker_reply *r)
 {
     struct list *l = v->state;
@@ -346,7 +297,6 @@ unsigned list_reply(struct view *v, struct tui *t, struct worker_reply *r)
         l->next = r->next;
         r->next = NULL;
         l->ok_at_us = tui_now_us(t);
-        list_sort(l);
 
         size_t n = list_count(l), keep = l->sel;
         if (l->land == LIST_LAND_FIRST) {
@@ -454,8 +404,6 @@ unsigned list_key_groups(const struct view *v)
     unsigned g = KEYS_VIEW_LIST;
     if (l != NULL && (l->detail_open || l->focus_detail))
         g = KEYS_VIEW_DETAIL;
-    if (v->ops->list->whole)
-        g |= KEYS_VIEW_SORT;
     return g;
 }
 
@@ -655,24 +603,6 @@ unsigned list_act(struct view *v, struct tui *t, enum keys_action a)
         }
         break;
     }
-    case KEYS_SORT:
-    case KEYS_REVERSE:
-        if (!l->spec->whole)
-            return REACT_UNUSED;
-        if (a == KEYS_SORT) {
-            l->sort_col = (l->sort_col + 1) % (int)l->spec->ncols;
-            l->reverse = false;
-        } else {
-            l->reverse = !l->reverse;
-            if (l->sort_col < 0)
-                l->sort_col = 0;
-        }
-        list_sort(l);
-        list_select(l, 0);
-        l->top = 0;
-        tui_message(t, false, "sorted by %s%s", l->spec->cols[l->sort_col].title,
-                    l->reverse ? ", reversed" : "");
-        break;
     default:
         return REACT_UNUSED;
     }

@@ -44,8 +44,9 @@ struct list_spec {
     enum theme_role (*row_role)(const json_t *row, int64_t now_us);
     /* The role of one cell, or ROLE_COUNT to use the row's. May be NULL. */
     enum theme_role (*cell_role)(const struct list_col *col, const json_t *row, int64_t now_us);
-    int ticks;  /* seconds between redraws for countdowns; 0 none */
-    bool whole; /* the verb returns everything (no paging): sort locally */
+    int ticks; /* seconds between redraws for countdowns; 0 none */
+    bool poll; /* read again at every refresh tick while shown: no counter
+                * moves with what the rows show */
 };
 
 void *list_open(struct view *v, struct tui *t);

@@ -912,10 +912,10 @@ static void tui_tick(struct tui *t, int64_t now_ms)
     if (now_ms >= t->next_tick_ms) {
         t->next_tick_ms = now_ms + config_ms(t->s->cfg, OPTION_REFRESH);
         tui_overview_request(t);
-        /* The circuits list has no counter that moves with a failure
-         * count: it is read again at every turn while it is shown. */
+        /* A polled list (circuits: no counter moves with a failure
+         * count) is read again at every turn while it is shown. */
         struct view *v = tui_view(t);
-        if (v->ops->list != NULL && v->ops->list->whole)
+        if (v->ops->list != NULL && v->ops->list->poll)
             v->ops->reload(v, t);
     }
     if (now_ms >= t->next_second_ms) {

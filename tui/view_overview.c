@@ -287,7 +287,7 @@ static unsigned view_overview_act(struct view *v, struct tui *t, enum keys_actio
             tui_switch(t, "approvals", "status=pending");
             break;
         case OVERVIEW_ALERT_CIRCUIT_OPEN:
-            tui_switch(t, "circuits", NULL);
+            tui_switch(t, "circuits", "state=open");
             break;
         case OVERVIEW_ALERT_SCHEMA:
             tui_message(t, false, "run opsdeck migrate to bring the schema up to date");

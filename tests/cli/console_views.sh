@@ -1,7 +1,8 @@
 # The console's views at 80x24 and 120x40 against pinned rows: the
 # Overview's counts and alert lines (Enter on the DLQ alert opens the DLQ
-# filtered), each list's column titles and rows, the detail side by side
-# at 120 columns and full screen (Enter, Esc back) at 80.
+# filtered, on the circuits alert the open breakers), each list's column
+# titles and rows, the detail side by side at 120 columns and full screen
+# (Enter, Esc back) at 80.
 . "$OPSDECK_SRCDIR/tests/harness/lib.sh"
 
 migrate
@@ -83,6 +84,29 @@ for size in 80x24 120x40; do
     assert_no_match 'evt-pin-01' "$(screen)" "$size: the resolved event is not listed"
     keys Escape
     wait_screen '^12 rows' 5 "$size: Esc clears the filter"
+
+    # Enter on the circuits alert: the Circuits view, open breakers only.
+    keys 1
+    wait_screen '^ Alerts' 5 "$size: back on the Overview"
+    alerts=$(screen | sed -n '/^ Alerts/,$p')
+    n=$(printf '%s\n' "$alerts" | grep -n '1 circuit OPEN' | cut -d: -f1)
+    keys k k k k k
+    i=2
+    while [ "$i" -lt "$n" ]; do
+        keys j
+        i=$((i + 1))
+    done
+    wait_screen '^ > 1 circuit OPEN' 5 "$size: the circuits alert selected"
+    keys Enter
+    wait_screen 'filter: state=open' 5 "$size: Enter lands in the circuits filtered to open ones"
+    wait_screen '^1 row' 5 "$size: one open breaker"
+    assert_match '6 Circ(uits)? 1 ' "$(screen_line 1)" "$size: on the Circuits tab"
+    assert_match '^ payments-api +open ' "$(screen_line 4)" "$size: the open breaker listed"
+    assert_no_match 'email-api' "$(screen)" "$size: the closed one is not"
+    keys Escape
+    wait_screen '^2 rows' 5 "$size: Esc clears the circuits filter"
+    assert_match '^ payments-api +open ' "$(screen_line 4)" "$size: open breakers first"
+    assert_match '^ email-api +closed ' "$(screen_line 5)" "$size: then closed ones"
 
     # Each list view: titles and pinned rows.
     keys 2

@@ -1,7 +1,7 @@
 # dlq list|show|stats and circuits list|show through the real binary: text
 # and JSON, seed 004's spellings, hostile text escaped, sensitive fields
-# masked, and the exit codes of a missing item, a bad cursor and a dead
-# server.
+# masked, circuits paged in both orders and filtered by state, and the exit
+# codes of a missing item, a bad cursor or flag value and a dead server.
 . "$OPSDECK_SRCDIR/tests/harness/lib.sh"
 
 jq_py()
@@ -108,11 +108,64 @@ expect_rc 0 "circuits list"
 assert_eq "ghost:missing mail:open payments:open" \
     "$(jq_py '" ".join("%s:%s" % (r["name"], "missing" if r.get("missing") else r["state"]) for r in sorted(d["items"], key=lambda r: r["name"]))')" \
     "circuit states, forced state winning, a missing hash said"
+circuit_names()
+{
+    jq_py '" ".join(r["name"] for r in d["items"])'
+}
+assert_eq "mail payments ghost" "$(circuit_names)" "open ones first (by name), a missing hash last"
+assert_eq "None" "$(jq_py 'd["next_cursor"]')" "every breaker on one page"
+# Paging: the cursor of one page gives the next, in either order.
+run circuits list --json --limit 1
+expect_rc 0 "circuits list --limit 1"
+assert_eq "mail" "$(circuit_names)" "the first page"
+cursor=$(jq_py 'd["next_cursor"]')
+run circuits list --json --limit 1 --after "$cursor"
+assert_eq "payments" "$(circuit_names)" "the page after $cursor"
+cursor=$(jq_py 'd["next_cursor"]')
+run circuits list --limit 5 --after "$cursor"
+expect_rc 0 "circuits list --after, as a table"
+assert_match '^ghost ' "$out" "the last page"
+assert_no_match 'next page' "$out" "no cursor after the last page"
+run circuits list --order name --limit 2
+assert_match '^ghost .*' "$(printf '%s\n' "$out" | sed -n 2p)" "by name: ghost first"
+assert_match '^mail ' "$(printf '%s\n' "$out" | sed -n 3p)" "then mail"
+cursor=$(printf '%s\n' "$out" | sed -n 's/^next page: --after //p')
+assert_eq "n:mail" "$cursor" "the table prints the next cursor last"
+run circuits list --json --order name --after "$cursor"
+assert_eq "payments" "$(circuit_names)" "by name, the page after"
+run circuits list --json --state open
+expect_rc 0 "circuits list --state open"
+assert_eq "mail payments" "$(circuit_names)" "only open breakers, a forced one too"
+run circuits list --json --state closed
+assert_eq "" "$(circuit_names)" "no closed breaker"
+run circuits list --state opened
+expect_rc 2 "a bad --state"
+one_line "$err" "bad --state message"
+assert_match '^opsdeck: --state: expected open, half_open or closed' "$err" "it names --state and the values"
+run circuits list --order urgency
+expect_rc 2 "a bad --order"
+one_line "$err" "bad --order message"
+run circuits list --order name --after "0:mail"
+expect_rc 2 "a cursor of the other order"
+one_line "$err" "bad cursor message"
+assert_match '--after' "$err" "it names --after"
 run circuits show payments
 expect_rc 0 "circuits show"
 assert_match 'failure_threshold: 5' "$out" "config shown"
 run circuits show nosuch
 expect_rc 4 "unknown circuit"
+
+# Scripts that read every breaker with one call: up to 1000 of them.
+redis_q SADD circuit_breakers:index $(seq -f 'bulk-%04g' 1 997) >/dev/null
+run circuits list --json
+assert_eq "1000 None" "$(jq_py 'len(d["items"]), d["next_cursor"]' | tr -d '(),')" \
+    "1000 breakers in one circuits list"
+redis_q SADD circuit_breakers:index bulk-0998 >/dev/null
+run circuits list
+assert_eq "1002" "$(printf '%s\n' "$out" | wc -l | tr -d ' ')" "1001: a header, 1000 rows, then the cursor"
+assert_match '^next page: --after 3:bulk-0998$' "$(printf '%s\n' "$out" | tail -n 1)" "the cursor of the last row"
+run circuits list --json --after 3:bulk-0998
+assert_eq "ghost" "$(circuit_names)" "and the rest after it"
 
 kill -STOP "$(pid_of redis)"
 run --command-timeout 500ms dlq list

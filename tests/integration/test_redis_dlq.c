@@ -1,8 +1,9 @@
 /* The DLQ and circuit-breaker read side against a real Redis: events as
  * seed 004's Python writes them and in the clean form, every kind of
  * malformed entry, keyset paging across ties with at most two round trips,
- * server-side filters that fill pages, script cache loss, stats and
- * circuits. Run through tests/cli/redis_dlq.sh, which provides the server. */
+ * server-side filters that fill pages, script cache loss, stats, and
+ * circuits paged in the state and the name order. Run through
+ * tests/cli/redis_dlq.sh, which provides the server. */
 #include <config.h>
 
 #include <setjmp.h>
@@ -315,6 +316,28 @@ static long command_calls(const char *name)
     free(pat);
     freeReplyObject(r);
     return calls;
+}
+
+static json_t *circuits(const struct redis_circuits_query *q, char **next)
+{
+    json_t *rows = NULL;
+    struct error err;
+    *next = NULL;
+    if (redis_circuits_list(conn, q, &rows, next, &err) != STATUS_OK)
+        fail_msg("redis_circuits_list: %s", err.msg);
+    assert_non_null(rows);
+    return rows;
+}
+
+/* The rows' names, space-separated (a static buffer). */
+static const char *circuit_names(json_t *rows)
+{
+    static char out[512];
+    out[0] = '\0';
+    for (size_t i = 0; i < json_array_size(rows); i++)
+        snprintf(out + strlen(out), sizeof(out) - strlen(out), "%s%s", i > 0 ? " " : "",
+                 jstr(json_array_get(rows, i), "name"));
+    return out;
 }
 
 /* ---- tests ---------------------------------------------------------------- */
@@ -1037,11 +1060,16 @@ static void test_circuits(void **state)
 
     json_t *rows = NULL;
     struct error err;
-    assert_int_equal(redis_circuits_list(conn, p, &rows, &err), STATUS_OK);
+    char *next = NULL;
+    struct redis_circuits_query q = {.prefix = p, .limit = 1000};
+    rows = circuits(&q, &next);
+    assert_null(next);
     assert_valid_json(rows);
-    assert_int_equal(json_array_size(rows), 4);
-    json_t *g = json_array_get(rows, 0), *l = json_array_get(rows, 1);
-    json_t *pay = json_array_get(rows, 2), *s = json_array_get(rows, 3);
+    /* Open ones first (a forced state and an enum repr count), then closed,
+     * then the breaker without a hash. */
+    assert_string_equal(circuit_names(rows), "ledger search payments ghost");
+    json_t *l = json_array_get(rows, 0), *s = json_array_get(rows, 1);
+    json_t *pay = json_array_get(rows, 2), *g = json_array_get(rows, 3);
     assert_jstr(g, "name", "ghost");
     assert_true(json_is_true(json_object_get(g, "missing")));
     assert_jnull(g, "state");
@@ -1074,6 +1102,12 @@ static void test_circuits(void **state)
     assert_jnull(s, "failure_count");
     assert_jstr(s, "failure_count_raw", "lots");
     json_decref(rows);
+    q.by_name = true;
+    rows = circuits(&q, &next);
+    assert_null(next);
+    assert_string_equal(circuit_names(rows), "ghost ledger payments search");
+    json_decref(rows);
+    q.by_name = false;
 
     json_t *d = NULL;
     assert_int_equal(redis_circuits_show(conn, p, "ledger", &d, &err), STATUS_OK);
@@ -1093,9 +1127,196 @@ static void test_circuits(void **state)
 
     /* An empty registry is an empty list. */
     cleanup(p);
-    assert_int_equal(redis_circuits_list(conn, p, &rows, &err), STATUS_OK);
+    rows = circuits(&q, &next);
     assert_int_equal(json_array_size(rows), 0);
+    assert_null(next);
     json_decref(rows);
+}
+
+/* Pages of limit names joined: "a b c | d e f | g". Checks that every page
+ * but the last has a cursor. */
+static char *circuit_walk(struct redis_circuits_query *q)
+{
+    static char out[1024];
+    char *cursor = NULL;
+    out[0] = '\0';
+    for (int page = 0;; page++) {
+        char *next = NULL;
+        q->after = cursor;
+        json_t *rows = circuits(q, &next);
+        assert_true(json_array_size(rows) <= q->limit);
+        if (next != NULL)
+            assert_int_equal(json_array_size(rows), q->limit);
+        snprintf(out + strlen(out), sizeof(out) - strlen(out), "%s%s", page > 0 ? " | " : "",
+                 circuit_names(rows));
+        json_decref(rows);
+        free(cursor);
+        cursor = next;
+        if (cursor == NULL)
+            break;
+        if (page > 100)
+            fail_msg("circuit paging does not end");
+    }
+    q->after = NULL;
+    return out;
+}
+
+static void test_circuits_paging(void **state)
+{
+    (void)state;
+    const char *p = "t9cb";
+    cleanup(p);
+    cmd("SADD", "t9cb:index", "a-closed", "b-open", "c-half", "d-forced", "e-py", "f-weird",
+        "g-string", NULL);
+    cmd("HSET", "t9cb:a-closed", "state", "closed", "failure_count", "0", NULL);
+    cmd("HSET", "t9cb:b-open", "state", "open", "failure_count", "9", NULL);
+    cmd("HSET", "t9cb:c-half", "state", "half_open", NULL);
+    cmd("HSET", "t9cb:d-forced", "state", "closed", "forced_state", "open", NULL);
+    cmd("HSET", "t9cb:e-py", "state", "CircuitState.OPEN", NULL);
+    cmd("HSET", "t9cb:f-weird", "state", "sideways", NULL);
+    cmd("SET", "t9cb:g-string", "not a hash", NULL);
+
+    /* 7 breakers, 3 a page: 3 + 3 + 1, joined without gaps or repeats. */
+    struct redis_circuits_query q = {.prefix = p, .limit = 3};
+    assert_string_equal(circuit_walk(&q),
+                        "b-open d-forced e-py | c-half a-closed f-weird | g-string");
+    q.by_name = true;
+    assert_string_equal(circuit_walk(&q),
+                        "a-closed b-open c-half | d-forced e-py f-weird | g-string");
+    q.by_name = false;
+
+    /* The cursor names the page's last row, rank first in the state order. */
+    char *next = NULL;
+    json_t *rows = circuits(&q, &next);
+    assert_string_equal(next, "0:e-py");
+    json_decref(rows);
+    free(next);
+    q.by_name = true;
+    rows = circuits(&q, &next);
+    assert_string_equal(next, "n:c-half");
+    json_decref(rows);
+    free(next);
+
+    /* A page reads the hashes of its own rows only: after the names and
+     * one HMGET a breaker for the state order, 3 HGETALLs. */
+    q.by_name = false;
+    q.after = "0:e-py";
+    cmd("CONFIG", "RESETSTAT", NULL);
+    json_t *page = circuits(&q, &next);
+    assert_string_equal(circuit_names(page), "c-half a-closed f-weird");
+    assert_int_equal(command_calls("smembers"), 1);
+    assert_int_equal(command_calls("hmget"), 7);
+    assert_int_equal(command_calls("hgetall"), 3);
+    assert_string_equal(next, "3:f-weird");
+    free(next);
+    json_decref(page);
+    /* By name, no state is read before the page. */
+    q.by_name = true;
+    q.after = NULL;
+    cmd("CONFIG", "RESETSTAT", NULL);
+    page = circuits(&q, &next);
+    assert_int_equal(command_calls("hmget"), 0);
+    assert_int_equal(command_calls("hgetall"), 3);
+    free(next);
+    json_decref(page);
+
+    /* The key that is not a hash is a row that says so. */
+    q.after = "n:f-weird";
+    page = circuits(&q, &next);
+    assert_null(next);
+    assert_int_equal(json_array_size(page), 1);
+    assert_jstr(json_array_get(page, 0), "name", "g-string");
+    assert_true(strncmp(jstr(json_array_get(page, 0), "malformed"), "WRONGTYPE", 9) == 0);
+    json_decref(page);
+
+    /* A filter on the effective state, in either order, paged too. */
+    q.after = NULL;
+    q.by_name = false;
+    q.state = "open";
+    assert_string_equal(circuit_walk(&q), "b-open d-forced e-py");
+    q.limit = 2;
+    assert_string_equal(circuit_walk(&q), "b-open d-forced | e-py");
+    q.by_name = true;
+    assert_string_equal(circuit_walk(&q), "b-open d-forced | e-py");
+    q.state = "closed";
+    q.limit = 3;
+    cmd("CONFIG", "RESETSTAT", NULL);
+    assert_string_equal(circuit_walk(&q), "a-closed");
+    assert_int_equal(command_calls("hmget"), 7);
+    assert_int_equal(command_calls("hgetall"), 1);
+    q.state = "half_open";
+    assert_string_equal(circuit_walk(&q), "c-half");
+    q.by_name = false;
+
+    /* The cursor's breaker gone: the next page starts after where it was. */
+    q.state = NULL;
+    q.after = "0:e-py";
+    cmd("SREM", "t9cb:index", "e-py", NULL);
+    page = circuits(&q, &next);
+    assert_string_equal(circuit_names(page), "c-half a-closed f-weird");
+    free(next);
+    json_decref(page);
+    q.after = NULL;
+
+    /* Bad input is refused before anything is read. */
+    struct error err;
+    const char *bad[] = {"x:a", "0", "0:a b", "0:a%G1", "0:a%", "4:a", "n:a", "0:a:b", "e-py"};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        q.after = bad[i];
+        rows = NULL;
+        next = NULL;
+        if (redis_circuits_list(conn, &q, &rows, &next, &err) != STATUS_USAGE)
+            fail_msg("cursor '%s' was taken", bad[i]);
+        assert_null(rows);
+        assert_null(next);
+        assert_non_null(strstr(err.msg, "--after"));
+        assert_null(strchr(err.msg, '\n'));
+    }
+    q.by_name = true;
+    q.after = "0:b-open"; /* the state order's cursor */
+    assert_int_equal(redis_circuits_list(conn, &q, &rows, &next, &err), STATUS_USAGE);
+    assert_non_null(strstr(err.msg, "--after"));
+    q.after = NULL;
+    q.state = "OPEN";
+    assert_int_equal(redis_circuits_list(conn, &q, &rows, &next, &err), STATUS_USAGE);
+    assert_non_null(strstr(err.msg, "--state"));
+    q.state = NULL;
+    q.limit = 0;
+    assert_int_equal(redis_circuits_list(conn, &q, &rows, &next, &err), STATUS_USAGE);
+    assert_null(rows);
+
+    /* A name that is not UTF-8 pages by its bytes, its cursor
+     * percent-encoded, and is shown escaped. */
+    cleanup(p);
+    const char *av[] = {"SADD", "t9cb:index", "a", "a\xff:1", "b"};
+    freeReplyObject(cmdv(5, av, NULL));
+    cmd("HSET", "t9cb:a", "state", "open", NULL);
+    cmd("HSET", "t9cb:a\xff:1", "state", "open", NULL);
+    cmd("HSET", "t9cb:b", "state", "open", NULL);
+    q.limit = 1;
+    for (int by_name = 0; by_name < 2; by_name++) {
+        q.by_name = by_name;
+        rows = circuits(&q, &next);
+        assert_string_equal(circuit_names(rows), "a");
+        assert_string_equal(next, by_name ? "n:a" : "0:a");
+        json_decref(rows);
+        q.after = next;
+        rows = circuits(&q, &next);
+        free((char *)q.after);
+        assert_int_equal(json_array_size(rows), 1);
+        assert_true(json_is_true(json_object_get(json_array_get(rows, 0), "invalid_utf8")));
+        assert_jstr(json_array_get(rows, 0), "state", "open");
+        assert_string_equal(next, by_name ? "n:a%FF%3A1" : "0:a%FF%3A1");
+        json_decref(rows);
+        q.after = next;
+        rows = circuits(&q, &next);
+        free((char *)q.after);
+        q.after = NULL;
+        assert_string_equal(circuit_names(rows), "b");
+        assert_null(next);
+        json_decref(rows);
+    }
+    cleanup(p);
 }
 
 static int setup(void **state)
@@ -1126,6 +1347,7 @@ int main(void)
         cmocka_unit_test(test_bad_cursor),
         cmocka_unit_test(test_stats),
         cmocka_unit_test(test_circuits),
+        cmocka_unit_test(test_circuits_paging),
     };
     if (getenv("OPSDECK_REDIS") == NULL) {
         fprintf(stderr, "test_redis_dlq: run me through tests/cli/redis_dlq.sh\n");

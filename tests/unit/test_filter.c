@@ -21,6 +21,7 @@ extern const struct command cmd_approvals_list_entry;
 extern const struct command cmd_schedules_list_entry;
 extern const struct command cmd_sagas_list_entry;
 extern const struct command cmd_circuits_list_entry;
+extern const struct command cmd_circuits_show_entry;
 extern const struct command cmd_audit_list_entry;
 extern const struct command cmd_dlq_replay_entry;
 extern const struct command cmd_dlq_export_entry;
@@ -93,6 +94,12 @@ static void test_keys(void **state)
     parse_ok(&cmd_audit_list_entry, "operator=alice action=dlq.replay", &f);
     assert_string_equal(val(&f, "--operator"), "alice");
     assert_string_equal(val(&f, "--action"), "dlq.replay");
+    filter_done(&f);
+
+    /* the Overview's "circuits OPEN" alert opens the circuits with this */
+    parse_ok(&cmd_circuits_list_entry, "state=open order=name", &f);
+    assert_string_equal(val(&f, "--state"), "open");
+    assert_string_equal(val(&f, "--order"), "name");
     filter_done(&f);
 
     /* until takes a time, since= a bare number of seconds */
@@ -265,7 +272,7 @@ static void test_errors(void **state)
     parse_bad(&cmd_approvals_list_entry, "reason=x", "reason=x");
     parse_bad(&cmd_schedules_list_entry, "24h", "24h");
     parse_bad(&cmd_circuits_list_entry, "payments", "payments");
-    parse_bad(&cmd_circuits_list_entry, "state=open", "state=open");
+    parse_bad(&cmd_circuits_list_entry, "status=open", "status=open");
 
     /* the message lists what the view knows */
     struct error err = {0};
@@ -275,6 +282,10 @@ static void test_errors(void **state)
     assert_non_null(strstr(err.msg, "reason, source, target, queue, status, until, DUR, text"));
     filter_done(&f);
     assert_int_equal(filter_parse(&cmd_circuits_list_entry, "x", &f, &err), STATUS_USAGE);
+    assert_non_null(strstr(err.msg, "this view filters by state, order"));
+    filter_done(&f);
+    /* a row without flags (every list verb has some) */
+    assert_int_equal(filter_parse(&cmd_circuits_show_entry, "x", &f, &err), STATUS_USAGE);
     assert_non_null(strstr(err.msg, "no filters"));
     filter_done(&f);
 }
@@ -292,6 +303,8 @@ static void test_keys_list(void **state)
     filter_keys(&cmd_audit_list_entry, buf, sizeof(buf));
     assert_string_equal(buf, "operator, action, DUR, text");
     filter_keys(&cmd_circuits_list_entry, buf, sizeof(buf));
+    assert_string_equal(buf, "state, order");
+    filter_keys(&cmd_circuits_show_entry, buf, sizeof(buf));
     assert_string_equal(buf, "");
     char small[8];
     filter_keys(&cmd_dlq_list_entry, small, sizeof(small));
@@ -365,7 +378,7 @@ static void test_page_args(void **state)
     filter_done(&f);
 
     /* a verb without paging flags gets none */
-    parse_ok(&cmd_circuits_list_entry, "", &f);
+    parse_ok(&cmd_circuits_show_entry, "", &f);
     filter_page_args(&f, 50, "x", limit, &a);
     for (size_t i = 0; i < COMMAND_FLAGS_MAX; i++)
         assert_null(a.value[i]);
