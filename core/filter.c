@@ -287,6 +287,14 @@ static void filter_add_quoted(struct buf *b, const char *s)
     buf_addc(b, '"');
 }
 
+char *filter_quote(const char *s)
+{
+    struct buf b;
+    buf_init(&b);
+    filter_add_quoted(&b, s);
+    return buf_take(&b);
+}
+
 /* The search text as words that read back the same, or as search="..."
  * when its blanks would not survive being split and joined again. */
 static void filter_render_search(struct buf *b, const char *search)

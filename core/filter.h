@@ -32,6 +32,10 @@ enum status filter_parse(const struct command *cmd, const char *text, struct fil
                          struct error *err);
 void filter_done(struct filter *f);
 
+/* s as one quoted word of free text ("...", with " and \\ escaped),
+ * which the filter reads back as exactly s, whatever s looks like. Heap. */
+char *filter_quote(const char *s);
+
 /* Copies src into dst (both parsed for the same cmd); dst is overwritten
  * without being released. */
 void filter_copy(struct filter *dst, const struct filter *src);

@@ -662,8 +662,7 @@ static void tui_link(struct tui *t, struct view *v)
         return;
     }
     /* Quoted, so the id is searched for whatever it looks like. */
-    bool plain = strpbrk(id, "\"\\") == NULL;
-    char *filter = plain ? xasprintf("\"%s\"", id) : xstrdup(id);
+    char *filter = filter_quote(id);
     const char *next = ring[(at + 1) % 3];
     tui_switch(t, next, filter);
     tui_message(t, false, "%s sharing %s; w goes on to the next view", next, id);

@@ -233,6 +233,28 @@ static void test_quoting(void **state)
     filter_done(&f);
 }
 
+/* filter_quote: any id reads back as itself, one word of free text. */
+static void test_quote(void **state)
+{
+    (void)state;
+    static const char *const ids[] = {
+        "wf-1", "a b", "say \"hi\"", "C:\\dir\\", "\\\"", "reason=x", "24h", "overdue", "'", "",
+    };
+    for (size_t i = 0; i < sizeof(ids) / sizeof(ids[0]); i++) {
+        struct filter f;
+        char *q = filter_quote(ids[i]);
+        parse_ok(&cmd_dlq_list_entry, q, &f);
+        if (ids[i][0] != '\0')
+            assert_string_equal(val(&f, "--search"), ids[i]);
+        else
+            assert_null(val(&f, "--search"));
+        assert_null(val(&f, "--reason"));
+        assert_null(val(&f, "--since"));
+        filter_done(&f);
+        free(q);
+    }
+}
+
 static void test_empty(void **state)
 {
     (void)state;
@@ -493,7 +515,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_keys),    cmocka_unit_test(test_booleans),
         cmocka_unit_test(test_dur),     cmocka_unit_test(test_free_text),
-        cmocka_unit_test(test_quoting), cmocka_unit_test(test_empty),
+        cmocka_unit_test(test_quoting),
+        cmocka_unit_test(test_quote), cmocka_unit_test(test_empty),
         cmocka_unit_test(test_errors),  cmocka_unit_test(test_keys_list),
         cmocka_unit_test(test_copy),    cmocka_unit_test(test_page_args),
         cmocka_unit_test(test_rows),    cmocka_unit_test(test_verb_args),
