@@ -513,13 +513,13 @@ static void test_verb_args(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_keys),    cmocka_unit_test(test_booleans),
-        cmocka_unit_test(test_dur),     cmocka_unit_test(test_free_text),
-        cmocka_unit_test(test_quoting),
-        cmocka_unit_test(test_quote), cmocka_unit_test(test_empty),
-        cmocka_unit_test(test_errors),  cmocka_unit_test(test_keys_list),
-        cmocka_unit_test(test_copy),    cmocka_unit_test(test_page_args),
-        cmocka_unit_test(test_rows),    cmocka_unit_test(test_verb_args),
+        cmocka_unit_test(test_keys),      cmocka_unit_test(test_booleans),
+        cmocka_unit_test(test_dur),       cmocka_unit_test(test_free_text),
+        cmocka_unit_test(test_quoting),   cmocka_unit_test(test_quote),
+        cmocka_unit_test(test_empty),     cmocka_unit_test(test_errors),
+        cmocka_unit_test(test_keys_list), cmocka_unit_test(test_copy),
+        cmocka_unit_test(test_page_args), cmocka_unit_test(test_rows),
+        cmocka_unit_test(test_verb_args),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
