@@ -3,6 +3,7 @@
 
 #include "backends/redis_audit.h"
 #include "backends/redis_dlq.h"
+#include "backends/redis_rows.h"
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,7 +17,6 @@
 #include "core/table.h"
 #include "util/buf.h"
 #include "util/outfile.h"
-#include "util/sanitize.h"
 #include "util/timeutil.h"
 #include "util/xmalloc.h"
 
@@ -337,13 +337,8 @@ static enum status cmd_dlq_replay_read_ids(const char *file, const char *const *
  * them, which the verbs take back (redis_dlq_ids_raw). */
 static json_t *cmd_dlq_json_str(const char *s)
 {
-    json_t *j = json_string(s);
-    if (j == NULL) {
-        char *safe = sanitize_dup(s, 0);
-        j = json_string(safe);
-        free(safe);
-    }
-    return j;
+    bool bad = false;
+    return redis_rows_str(s, strlen(s), &bad);
 }
 
 /* Replays one chunk of ids, adding an outcome per id to the tally: one
