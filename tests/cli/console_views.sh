@@ -54,6 +54,21 @@ expect_rc 0 "an audited DLQ action"
 run reject apr-pin-2 --reason "too risky"
 expect_rc 0 "an audited approval decision"
 
+# select_alert TEXT: moves the Overview's selection to the alert line
+# holding TEXT.
+select_alert()
+{
+    local n i=2
+    n=$(screen | sed -n '/^ Alerts/,$p' | grep -n "$1" | cut -d: -f1)
+    [ -n "$n" ] || fail "$size: no alert line holds '$1'"
+    keys k k k k k
+    while [ "$i" -lt "$n" ]; do
+        keys j
+        i=$((i + 1))
+    done
+    wait_screen "^ > $1" 5 "$size: the alert '$1' selected"
+}
+
 for size in 80x24 120x40; do
     cols=${size%x*}
     console_start "$size"
@@ -67,14 +82,7 @@ for size in 80x24 120x40; do
     wait_screen 'opsdeck · default · tester .*pg up  redis up$' 10 "$size: header"
 
     # Enter on the DLQ alert: the DLQ, filtered to what waits for review.
-    alerts=$(screen | sed -n '/^ Alerts/,$p')
-    n=$(printf '%s\n' "$alerts" | grep -n 'DLQ depth 12' | cut -d: -f1)
-    i=2
-    while [ "$i" -lt "$n" ]; do
-        keys j
-        i=$((i + 1))
-    done
-    wait_screen '^ > DLQ depth 12' 5 "$size: the DLQ alert selected"
+    select_alert 'DLQ depth 12'
     keys Enter
     wait_screen 'filter: status=pending_review' 5 "$size: Enter lands in the DLQ filtered"
     wait_screen '^11 rows' 5 "$size: the resolved event is filtered out"
@@ -88,15 +96,7 @@ for size in 80x24 120x40; do
     # Enter on the circuits alert: the Circuits view, open breakers only.
     keys 1
     wait_screen '^ Alerts' 5 "$size: back on the Overview"
-    alerts=$(screen | sed -n '/^ Alerts/,$p')
-    n=$(printf '%s\n' "$alerts" | grep -n '1 circuit OPEN' | cut -d: -f1)
-    keys k k k k k
-    i=2
-    while [ "$i" -lt "$n" ]; do
-        keys j
-        i=$((i + 1))
-    done
-    wait_screen '^ > 1 circuit OPEN' 5 "$size: the circuits alert selected"
+    select_alert '1 circuit OPEN'
     keys Enter
     wait_screen 'filter: state=open' 5 "$size: Enter lands in the circuits filtered to open ones"
     wait_screen '^1 row' 5 "$size: one open breaker"
