@@ -371,6 +371,16 @@ static char *circuits_key(const char *prefix, const char *name, size_t name_len,
     return key;
 }
 
+/* An error reply that is not about the key's data (a key of another type
+ * is: its row says so) but a refusal, NOPERM for this user say: it would
+ * leave the order, a state filter or the rows silently wrong, so the page
+ * fails with it, once every reply of the round trip is read and the
+ * connection is in step again. */
+static bool circuits_refusal(const redisReply *r)
+{
+    return r->type == REDIS_REPLY_ERROR && strncmp(r->str, "WRONGTYPE", 9) != 0;
+}
+
 /* Ranks e[0..n) with HMGET state forced_state, CIRCUITS_BATCH a round
  * trip; each reply is freed as soon as its rank is taken. */
 static enum status circuits_rank_all(struct redis_conn *c, const char *prefix,
@@ -388,14 +398,19 @@ static enum status circuits_rank_all(struct redis_conn *c, const char *prefix,
             if (rc != STATUS_OK)
                 return rc;
         }
+        enum status refused = STATUS_OK;
         for (size_t i = done; i < done + batch; i++) {
             redisReply *r = redis_conn_reply(c, err);
             if (r == NULL)
                 return err->status;
-            /* An error reply (another type of key) ranks as unknown. */
+            /* A key of another type ranks as unknown (its row says so). */
+            if (circuits_refusal(r) && refused == STATUS_OK)
+                refused = redis_conn_reply_error(c, r, err);
             e[i].rank = circuits_rank(r);
             freeReplyObject(r);
         }
+        if (refused != STATUS_OK)
+            return refused;
         done += batch;
     }
     return STATUS_OK;
@@ -432,16 +447,19 @@ static enum status circuits_page(struct redis_conn *c, const char *prefix,
         if (rc != STATUS_OK)
             return rc;
     }
+    enum status refused = STATUS_OK;
     for (size_t i = 0; i < n; i++) {
         redisReply *r = redis_conn_reply(c, err);
         if (r == NULL)
             return err->status;
+        if (circuits_refusal(r) && refused == STATUS_OK)
+            refused = redis_conn_reply_error(c, r, err);
         json_array_append_new(out, r->type == REDIS_REPLY_ARRAY
                                        ? circuits_row(e[i].name, e[i].len, r, false, true)
                                        : circuits_row_unreadable(&e[i], r));
         freeReplyObject(r);
     }
-    return STATUS_OK;
+    return refused;
 }
 
 enum status redis_circuits_list(struct redis_conn *c, const struct redis_circuits_query *q,

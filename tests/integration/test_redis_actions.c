@@ -25,6 +25,7 @@
 #include <jansson.h>
 
 #include "backends/redis_actions.h"
+#include "backends/redis_circuits.h"
 #include "backends/redis_internal.h"
 #include "tests/common/testutil.h"
 #include "util/buf.h"
@@ -1223,6 +1224,47 @@ static void test_denied(void **state)
     free(p);
 }
 
+/* A user who may read the breaker registry but not the breakers: the
+ * circuits list is refused with Redis's NOPERM, in both orders, rather
+ * than ranking every breaker "other" or listing them as unreadable; and
+ * the connection stays in step for the next command. */
+static void test_circuits_denied(void **state)
+{
+    (void)state;
+    char *p = new_prefix("cbacl");
+    char *index = xasprintf("%s:index", p), *a = xasprintf("%s:a", p), *b = xasprintf("%s:b", p);
+    char *u = xasprintf("cb%ld", (long)getpid()), *only = xasprintf("~%s", index);
+    cmd("SADD", index, "a", "b");
+    cmd("HSET", a, "state", "open");
+    cmd("HSET", b, "state", "closed");
+    cmd("ACL", "SETUSER", u, "reset", "on", ">pw", "&*", "+@read", "+ping", "+acl|whoami", only);
+    struct redis_conn *c = connect_as(u, "pw");
+    for (int by_name = 0; by_name < 2; by_name++) {
+        struct redis_circuits_query q = {.prefix = p, .by_name = by_name, .limit = 10};
+        json_t *rows;
+        char *next;
+        struct error err = {0};
+        assert_int_equal(redis_circuits_list(c, &q, &rows, &next, &err), STATUS_DENIED);
+        assert_null(rows);
+        assert_null(next);
+        assert_non_null(strstr(err.msg, "NOPERM"));
+        const char *ping[] = {"PING"};
+        redisReply *r = redis_conn_command(c, 1, ping, NULL, &err);
+        assert_non_null(r);
+        assert_string_equal(r->str, "PONG");
+        freeReplyObject(r);
+    }
+    redis_conn_free(c);
+    cmd("ACL", "DELUSER", u);
+    cleanup(p);
+    free(only);
+    free(u);
+    free(b);
+    free(a);
+    free(index);
+    free(p);
+}
+
 /* ---- circuits ------------------------------------------------------------- */
 
 static void test_circuits(void **state)
@@ -1424,6 +1466,7 @@ int main(void)
         cmocka_unit_test(test_job),         cmocka_unit_test(test_replay_read),
         cmocka_unit_test(test_routes),
         cmocka_unit_test(test_race),        cmocka_unit_test(test_denied),
+        cmocka_unit_test(test_circuits_denied),
         cmocka_unit_test(test_circuits),    cmocka_unit_test(test_hash_tag_prefix),
     };
     if (getenv("OPSDECK_REDIS") == NULL) {
