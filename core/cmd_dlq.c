@@ -3,7 +3,6 @@
 
 #include "backends/redis_audit.h"
 #include "backends/redis_dlq.h"
-#include "backends/redis_rows.h"
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -333,14 +332,6 @@ static enum status cmd_dlq_replay_read_ids(const char *file, const char *const *
     return STATUS_OK;
 }
 
-/* s as a JSON string; bytes that are not UTF-8 escaped as the lists show
- * them, which the verbs take back (redis_dlq_ids_raw). */
-static json_t *cmd_dlq_json_str(const char *s)
-{
-    bool bad = false;
-    return redis_rows_str(s, strlen(s), &bad);
-}
-
 /* Replays one chunk of ids, adding an outcome per id to the tally: one
  * pipelined read of the events, then one pipelined batch of scripts. What
  * is sent is the event's original event as its producer wrote it,
@@ -372,10 +363,10 @@ static enum status cmd_dlq_replay_chunk(struct session *s, struct redis_conn *c,
                 /* Bytes that are not UTF-8 escaped as the lists show them
                  * (which the verbs take back). */
                 json_t *item = json_object();
-                json_object_set_new(item, "event_id", cmd_dlq_json_str(chunk[i]));
+                json_object_set_new(item, "event_id", out_jstr(chunk[i]));
                 if (queues[i] != NULL)
-                    json_object_set_new(item, "original_queue", cmd_dlq_json_str(queues[i]));
-                json_object_set_new(item, "route", cmd_dlq_json_str(routes[i]));
+                    json_object_set_new(item, "original_queue", out_jstr(queues[i]));
+                json_object_set_new(item, "route", out_jstr(routes[i]));
                 json_array_append_new(dry_items, item);
                 continue;
             }
