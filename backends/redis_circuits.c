@@ -179,7 +179,7 @@ static json_t *circuits_row(const char *name, size_t name_len, const redisReply 
     /* The effective state: a forced state wins; either may be an enum repr
      * ("CircuitBreakerState.OPEN"). */
     const redisReply *forced = f[CIRCUITS_F_FORCED_STATE];
-    const redisReply *state = forced != NULL && forced->len > 0 ? forced : f[CIRCUITS_F_STATE];
+    const redisReply *state = redis_circuit_effective(f[CIRCUITS_F_STATE], forced);
     if (f[CIRCUITS_F_STATE] != NULL)
         json_object_set_new(row, "raw_state",
                             redis_rows_str(f[CIRCUITS_F_STATE]->str, f[CIRCUITS_F_STATE]->len, &bad));
@@ -241,12 +241,10 @@ struct circuits_entry {
  * state lists what the Overview counts in it. */
 static int circuits_rank(const redisReply *r)
 {
-    if (r->type != REDIS_REPLY_ARRAY || r->elements < 2)
-        return CIRCUITS_RANK_OTHER;
-    const redisReply *forced = r->element[1];
-    const redisReply *state =
-        forced->type == REDIS_REPLY_STRING && forced->len > 0 ? forced : r->element[0];
-    if (state->type != REDIS_REPLY_STRING)
+    const redisReply *state = r->type == REDIS_REPLY_ARRAY && r->elements >= 2
+                                  ? redis_circuit_effective(r->element[0], r->element[1])
+                                  : NULL;
+    if (state == NULL)
         return CIRCUITS_RANK_OTHER;
     char *norm = redis_overview_normalise(state->str);
     int rank = CIRCUITS_RANK_OTHER;

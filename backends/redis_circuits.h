@@ -22,7 +22,7 @@ struct redis_circuits_query {
 };
 
 /* Fills *rows (new JSON array) with a page of the breakers registered in
- * <prefix>:index, names in byte order: state (effective, i.e. forced_state
+ * <prefix>:index, in q's order: state (effective, i.e. forced_state
  * when set; an enum repr read as its value), raw state, counts, failure
  * rate, last failure/success, config (parsed), forced state/by/at/reason,
  * updated_at. A name whose hash is gone is a row with "missing": true, a

@@ -39,6 +39,12 @@ enum status redis_conn_error_status(const char *msg);
 enum status redis_conn_reply_error(const struct redis_conn *c, const redisReply *r,
                                    struct error *err);
 
+/* A breaker's effective state from its state and forced_state replies
+ * (either may be NULL): the forced state when it is a non-empty string,
+ * else the state when it is a string, else NULL. One rule for the
+ * Overview's counts, the circuits list's order and filter, and its rows. */
+const redisReply *redis_circuit_effective(const redisReply *state, const redisReply *forced);
+
 /* Subscriber mode, for a connection of its own (a subscribed connection
  * takes no other commands). redis_conn_subscribe drops any connection c
  * has, connects (failing fast while the breaker is open) and SUBSCRIBEs

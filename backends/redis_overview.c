@@ -94,16 +94,24 @@ static void redis_overview_stats(struct redis_overview *out, const redisReply *s
     qsort(out->reasons, out->nreasons, sizeof(*out->reasons), redis_overview_count_cmp);
 }
 
+const redisReply *redis_circuit_effective(const redisReply *state, const redisReply *forced)
+{
+    if (forced != NULL && forced->type == REDIS_REPLY_STRING && forced->len > 0)
+        return forced;
+    return state != NULL && state->type == REDIS_REPLY_STRING ? state : NULL;
+}
+
 static void redis_overview_circuit(struct redis_overview *out, const redisReply *r)
 {
-    if (r == NULL || r->type != REDIS_REPLY_ARRAY || r->elements < 2 ||
-        r->element[0]->type != REDIS_REPLY_STRING) {
+    const redisReply *eff = r != NULL && r->type == REDIS_REPLY_ARRAY && r->elements >= 2
+                                ? redis_circuit_effective(r->element[0], r->element[1])
+                                : NULL;
+    if (eff == NULL) {
         out->circuits_unknown++;
         return;
     }
-    const redisReply *forced = r->element[1];
-    bool is_forced = forced->type == REDIS_REPLY_STRING && forced->len > 0;
-    char *state = redis_overview_normalise(is_forced ? forced->str : r->element[0]->str);
+    bool is_forced = eff == r->element[1];
+    char *state = redis_overview_normalise(eff->str);
     out->circuits_forced += is_forced;
     if (strcasecmp(state, "closed") == 0)
         out->circuits_closed++;
