@@ -203,12 +203,10 @@ static enum status action_run_pg_items(struct session *s, const struct command *
     struct pg_action_ctx ctx;
     enum status rc;
 
+    action_pg_ctx(s, &id, &ctx);
     if ((rc = action_expect_version(cmd, a, n, &ctx.expect_version, err)) != STATUS_OK ||
         (rc = action_confirm(cmd, a, what, ids, n, bulk, err)) != STATUS_OK)
         return rc;
-    int64_t version = ctx.expect_version;
-    action_pg_ctx(s, &id, &ctx);
-    ctx.expect_version = version;
     json_t *results = json_array();
     for (size_t i = 0; i < n; i++) {
         struct pg_action_args args = *tmpl;
