@@ -278,8 +278,10 @@ static bool act_export(struct act *a, struct tui *t, struct view *v, const struc
     dialog_open(d, "Export the DLQ as JSON lines");
     if (ft != NULL)
         dialog_line(d, "Every event the filter matches (%s), newest first.", ft);
-    else
+    else if (a->total > 0)
         dialog_line(d, "Every event in the DLQ (%lld now), newest first.", (long long)a->total);
+    else
+        dialog_line(d, "Every event in the DLQ, newest first.");
     dialog_line(d, "Sensitive fields masked (opsdeck dlq export --unmask keeps them, audited).");
     dialog_line(d, "The file is private (0600) and appears only when complete; x stops it.");
     dialog_text(d, "File", true, NULL);
@@ -722,8 +724,11 @@ bool act_reply(struct act *a, struct tui *t, struct worker_reply *r)
     } else {
         tui_message(t, true, "%s", r->err.msg[0] ? r->err.msg : status_text(r->status));
     }
+    /* An export only read: nothing to read again. */
+    bool wrote = !a->exporting;
     act_clear(a);
-    tui_reload(t);
+    if (wrote)
+        tui_reload(t);
     return true;
 }
 
