@@ -724,10 +724,10 @@ static void test_run_export(void **state)
     (void)state;
     const struct command *export_ = find("dlq", "export");
     struct worker *w = action_worker(true); /* export only reads: read-only runs it */
-    char dir[] = "/tmp/opsdeck-export-XXXXXX", path[128], *v;
+    char dir[128], path[160], *v;
     struct worker_reply *r;
 
-    assert_non_null(mkdtemp(dir));
+    assert_int_equal(testutil_tmpdir(dir, sizeof(dir), "opsdeck-export"), 0);
     free(redis_q("EVAL \"for i = 1, 5000 do local id = 'exp-' .. i; "
                  "redis.call('HSET', 'dlq:' .. id, 'data', cjson.encode({event_id = id, "
                  "source_service = 'exp', original_queue = 'q', failure_reason = 'x', "
@@ -741,7 +741,7 @@ static void test_run_export(void **state)
     assert_contains(r->diag, "exported 5000 events to ");
     worker_reply_free(r);
     assert_int_equal(worker_progress(w, WORKER_LANE_REDIS), 5000);
-    char cmd[512];
+    char cmd[1024];
     /* Lines, mode, and the masked field nowhere in clear. */
     snprintf(cmd, sizeof(cmd),
              "echo $(wc -l < '%s') $(stat -c %%a '%s') $(grep -c a@b.example '%s')", path, path,
@@ -772,10 +772,11 @@ static void test_run_export(void **state)
     assert_contains(r->err.msg, "export cancelled after ");
     assert_contains(r->err.msg, "no file written");
     worker_reply_free(r);
-    snprintf(cmd, sizeof(cmd), "ls '%s'; rm -rf '%s'", dir, dir);
+    snprintf(cmd, sizeof(cmd), "ls '%s'", dir);
     v = shell_line(cmd);
     assert_string_equal(v, "all.jsonl");
     free(v);
+    testutil_rmtree(dir);
     free(redis_q("EVAL \"for i = 1, 5000 do redis.call('DEL', 'dlq:exp-' .. i); "
                  "redis.call('ZREM', 'dlq:index', 'exp-' .. i) end\" 0"));
     worker_free(w);
