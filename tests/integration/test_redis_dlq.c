@@ -23,6 +23,7 @@
 #include "backends/redis_circuits.h"
 #include "backends/redis_dlq.h"
 #include "backends/redis_internal.h"
+#include "backends/redis_overview.h"
 #include "tests/common/testutil.h"
 #include "util/xmalloc.h"
 
@@ -1161,6 +1162,37 @@ static char *circuit_walk(struct redis_circuits_query *q)
     return out;
 }
 
+/* One rule for the effective state: a breaker forced open with no state
+ * of its own is open for the Overview's count and for the list's
+ * state=open filter alike, so the alert's Enter lists what it counted. */
+static void test_circuits_effective(void **state)
+{
+    (void)state;
+    const char *p = "t10cb";
+    cleanup(p);
+    cmd("SADD", "t10cb:index", "forced-only", "plain", NULL);
+    cmd("HSET", "t10cb:forced-only", "forced_state", "open", NULL);
+    cmd("HSET", "t10cb:plain", "state", "closed", NULL);
+
+    struct redis_overview ov;
+    struct error err;
+    assert_int_equal(redis_overview_get(conn, "t10dlq", p, 0, &ov, &err), STATUS_OK);
+    assert_int_equal(ov.circuits_open, 1);
+    assert_int_equal(ov.circuits_forced, 1);
+    assert_int_equal(ov.circuits_closed, 1);
+    assert_int_equal(ov.circuits_unknown, 0);
+    redis_overview_done(&ov);
+
+    char *next = NULL;
+    struct redis_circuits_query q = {.prefix = p, .state = "open", .limit = 10};
+    json_t *rows = circuits(&q, &next);
+    assert_null(next);
+    assert_string_equal(circuit_names(rows), "forced-only");
+    assert_jstr(json_array_get(rows, 0), "state", "open");
+    json_decref(rows);
+    cleanup(p);
+}
+
 static void test_circuits_paging(void **state)
 {
     (void)state;
@@ -1348,6 +1380,7 @@ int main(void)
         cmocka_unit_test(test_stats),
         cmocka_unit_test(test_circuits),
         cmocka_unit_test(test_circuits_paging),
+        cmocka_unit_test(test_circuits_effective),
     };
     if (getenv("OPSDECK_REDIS") == NULL) {
         fprintf(stderr, "test_redis_dlq: run me through tests/cli/redis_dlq.sh\n");
