@@ -110,27 +110,6 @@ static enum status cmd_dlq_show_unmasked(struct session *s, const char *event_id
     return rc;
 }
 
-static enum status cmd_dlq_show_run(struct session *s, const struct command *cmd,
-                                    const struct command_args *a, struct error *err)
-{
-    json_t *item = NULL;
-    enum status rc;
-    if (command_arg(cmd, a, "--unmask") == NULL) {
-        if ((rc = cmd_dlq_show_fetch(s, a->pos[0], &item, err)) == STATUS_OK)
-            listing_print_one(s, item);
-        return rc;
-    }
-    if ((rc = cmd_dlq_show_unmasked(s, a->pos[0], &item, err)) != STATUS_OK)
-        return rc;
-    if (s->json) {
-        out_json(s, item);
-    } else {
-        table_print_detail(s, item);
-        json_decref(item);
-    }
-    return STATUS_OK;
-}
-
 static enum status cmd_dlq_stats_run(struct session *s, const struct command *cmd,
                                      const struct command_args *a, struct error *err)
 {
@@ -184,7 +163,7 @@ const struct command cmd_dlq_show_entry = {
     .opts = cmd_dlq_show_flags,
     .min_args = 1,
     .max_args = 1,
-    .run = cmd_dlq_show_run,
+    .run = listing_run_one,
     .fetch_one = cmd_dlq_show_fetch,
     .fetch_unmasked = cmd_dlq_show_unmasked,
 };

@@ -62,16 +62,19 @@ void listing_print(struct session *s, const struct table_col *cols, size_t ncols
     free(next);
 }
 
-void listing_print_one(struct session *s, json_t *item)
+/* Prints one item (taken) as JSON or as "key: value" lines; redacted
+ * unless unmasked, sanitized on the way out as ever. */
+static void listing_print_one(struct session *s, json_t *item, bool unmasked)
 {
-    json_t *safe = redact_copy(&s->redact, item, NULL);
+    json_t *shown = unmasked ? item : redact_copy(&s->redact, item, NULL);
+    if (!unmasked)
+        json_decref(item);
     if (s->json) {
-        out_json(s, safe);
+        out_json(s, shown);
     } else {
-        table_print_detail(s, safe);
-        json_decref(safe);
+        table_print_detail(s, shown);
+        json_decref(shown);
     }
-    json_decref(item);
 }
 
 enum status listing_run(struct session *s, const struct command *cmd,
@@ -96,16 +99,9 @@ enum status listing_run_one(struct session *s, const struct command *cmd,
     bool unmask = cmd->fetch_unmasked != NULL && command_arg(cmd, a, "--unmask") != NULL;
     enum status rc = unmask ? cmd->fetch_unmasked(s, a->pos[0], &item, err)
                             : cmd->fetch_one(s, a->pos[0], &item, err);
-    if (rc != STATUS_OK) {
+    if (rc != STATUS_OK)
         json_decref(item);
-    } else if (!unmask) {
-        listing_print_one(s, item);
-    } else if (s->json) {
-        /* Unredacted, but sanitized on the way out as ever. */
-        out_json(s, item);
-    } else {
-        table_print_detail(s, item);
-        json_decref(item);
-    }
+    else
+        listing_print_one(s, item, unmask);
     return rc;
 }

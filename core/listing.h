@@ -49,16 +49,13 @@ enum status listing_parse_default(const struct command *cmd, const struct comman
 void listing_print(struct session *s, const struct table_col *cols, size_t ncols, json_t *rows,
                    char *next);
 
-/* Prints one item (taken) as JSON or as "key: value" lines, redacted. */
-void listing_print_one(struct session *s, json_t *item);
-
 /* The run of every list verb: one page from cmd->fetch, printed with
  * cmd->cols and cmd->ncols through listing_print. */
 enum status listing_run(struct session *s, const struct command *cmd,
                         const struct command_args *a, struct error *err);
 
 /* The run of a show verb: the item of a->pos[0] from cmd->fetch_one,
- * printed through listing_print_one. With --unmask, when the row has
+ * printed redacted. With --unmask, when the row has
  * fetch_unmasked (and a flag of that name), the item comes from
  * fetch_unmasked, which records who saw it first, and is printed without
  * redaction (still sanitized). */
