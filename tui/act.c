@@ -197,7 +197,7 @@ static bool act_count(struct act *a, struct tui *t, struct view *v, const struct
     struct error err = {STATUS_OK, ""};
     if (cmd == NULL)
         return false;
-    if (!kv->all) {
+    if (!keys_verb_all(kv)) {
         tui_message(t, true,
                     "'%s' acts on marked rows, not on every row the filter matches: Esc clears, "
                     "Space marks",

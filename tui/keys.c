@@ -56,30 +56,26 @@ static const struct keys_binding keys_bindings[] = {
 };
 
 static const struct keys_verb keys_verb_rows[] = {
-    {"approvals", 'a', "a", "approve", "Approve", "--note", false, KEYS_EXTRA_NONE, true, false},
-    {"approvals", 'x', "x", "reject", "Reject", "--reason", true, KEYS_EXTRA_NONE, true, false},
+    {"approvals", 'a', "a", "approve", "Approve", "--note", false, KEYS_EXTRA_NONE, true},
+    {"approvals", 'x', "x", "reject", "Reject", "--reason", true, KEYS_EXTRA_NONE, true},
     {"sagas", 'A', "A", "sagas abort", "Abort (compensate)", "--reason", true, KEYS_EXTRA_NONE,
-     false, false},
+     false},
     {"sagas", 'R', "R", "sagas retry-step", "Retry the failed step of", "--reason", false,
-     KEYS_EXTRA_NONE, false, false},
-    {"dlq", 'R', "R", "dlq replay", "Replay", NULL, false, KEYS_EXTRA_NONE, true, true},
-    {"dlq", 'v', "v", "dlq resolve", "Resolve", "--note", true, KEYS_EXTRA_NONE, true, false},
-    {"dlq", 'D', "D", "dlq delete", "Delete", "--reason", true, KEYS_EXTRA_NONE, true, false},
-    {"dlq", 'E', "E", "dlq export", "Export", NULL, false, KEYS_EXTRA_FILE, false, false},
-    {"schedules", 'p', "p", "schedules pause", "Pause", "--note", true, KEYS_EXTRA_UNTIL, true,
-     true},
-    {"schedules", 'u', "u", "schedules resume", "Resume", "--note", false, KEYS_EXTRA_NONE, true,
-     false},
+     KEYS_EXTRA_NONE, false},
+    {"dlq", 'R', "R", "dlq replay", "Replay", NULL, false, KEYS_EXTRA_NONE, true},
+    {"dlq", 'v', "v", "dlq resolve", "Resolve", "--note", true, KEYS_EXTRA_NONE, true},
+    {"dlq", 'D', "D", "dlq delete", "Delete", "--reason", true, KEYS_EXTRA_NONE, true},
+    {"dlq", 'E', "E", "dlq export", "Export", NULL, false, KEYS_EXTRA_FILE, false},
+    {"schedules", 'p', "p", "schedules pause", "Pause", "--note", true, KEYS_EXTRA_UNTIL, true},
+    {"schedules", 'u', "u", "schedules resume", "Resume", "--note", false, KEYS_EXTRA_NONE, true},
     {"schedules", 't', "t", "schedules trigger", "Trigger now", NULL, false, KEYS_EXTRA_OVERLAP,
-     false, false},
-    {"schedules", 'b', "b", "schedules backfill", "Backfill", NULL, false, KEYS_EXTRA_RANGE, false,
      false},
-    {"circuits", 'Z', "Z", "circuits reset", "Reset", "--reason", true, KEYS_EXTRA_NONE, false,
-     false},
+    {"schedules", 'b', "b", "schedules backfill", "Backfill", NULL, false, KEYS_EXTRA_RANGE, false},
+    {"circuits", 'Z', "Z", "circuits reset", "Reset", "--reason", true, KEYS_EXTRA_NONE, false},
     {"circuits", 'O', "O", "circuits force-open", "Force open (isolate)", "--reason", true,
-     KEYS_EXTRA_NONE, false, false},
+     KEYS_EXTRA_NONE, false},
     {"circuits", 'L', "L", "circuits release", "Release the forced state of", "--reason", false,
-     KEYS_EXTRA_NONE, false, false},
+     KEYS_EXTRA_NONE, false},
 };
 
 static const char *const keys_helps[] = {
@@ -172,6 +168,13 @@ bool keys_verb_writes(const struct keys_verb *kv)
 {
     const struct command *cmd = command_named(kv->verb);
     return cmd == NULL || (cmd->flags & COMMAND_WRITES);
+}
+
+bool keys_verb_all(const struct keys_verb *kv)
+{
+    const struct command *cmd = command_named(kv->verb);
+    return cmd != NULL && command_flag_index(cmd, "--all") >= 0 &&
+           command_flag_index(cmd, "--dry-run") >= 0;
 }
 
 const char *keys_verb_word(const struct keys_verb *kv)

@@ -96,8 +96,6 @@ struct keys_verb {
     bool text_required;
     enum keys_extra extra;
     bool bulk; /* may act on the marked items */
-    bool all;  /* the verb takes --all FILTERS and --dry-run: may act on
-                * every row the filter matches, counted first */
 };
 
 /* The action bound to key in view (a typed character), or NULL. */
@@ -106,6 +104,11 @@ const struct keys_verb *keys_verb_lookup(const char *view, int key);
 /* The action of view whose `:` name is word: the verb's last word
  * ("approve", "replay", "force-open"), or NULL. */
 const struct keys_verb *keys_verb_named(const char *view, const char *word);
+
+/* Whether the action's verb takes --all FILTERS and --dry-run, so it may
+ * act on every row the filter matches, counted first: read from the
+ * command table. */
+bool keys_verb_all(const struct keys_verb *kv);
 
 /* The `:` name of an action: its verb's last word; borrowed. */
 const char *keys_verb_word(const struct keys_verb *kv);
