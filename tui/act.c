@@ -445,8 +445,11 @@ static bool act_dialog(struct act *a, struct tui *t, struct dialog *d, bool mark
                       n > 1 ? 2 : 0);
         if (n > 1 && !a->counted) {
             /* Asked before: what its job already sent (act_reply adds it). */
+            /* The job's key, kept for the run (act_submit) too. */
             char key[64];
             act_replay_key(targets, field, key);
+            free(a->job);
+            a->job = xstrdup(key);
             struct worker_request *req = xcalloc(1, sizeof(*req));
             req->kind = WORKER_JOB;
             req->slot = ACT_SLOT_JOB_DIALOG;
@@ -597,9 +600,12 @@ bool act_submit(struct act *a, struct tui *t, struct dialog *d)
         a->job = xstrdup(key);
         a->total = (int64_t)n;
     } else if (strcmp(kv->verb, "dlq replay") == 0 && n > 1) {
-        act_replay_key(a->targets, idf, key);
-        free(a->job);
-        a->job = xstrdup(key);
+        /* The dialog named the job when it asked what was sent before. */
+        if (a->job == NULL) {
+            act_replay_key(a->targets, idf, key);
+            a->job = xstrdup(key);
+        }
+        snprintf(key, sizeof(key), "%s", a->job);
         a->total = (int64_t)n;
     } else {
         snprintf(key, sizeof(key), "console-%lld-%d-%u", (long long)time_now_us(), (int)getpid(),
