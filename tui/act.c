@@ -30,12 +30,17 @@ void act_init(struct act *a)
     memset(a, 0, sizeof(*a));
 }
 
+/* The run (or dialog) is an export: done is its count (total: 0 unknown). */
+static bool act_exporting(const struct act *a)
+{
+    return a->kv != NULL && a->kv->extra == KEYS_EXTRA_FILE;
+}
+
 static void act_clear(struct act *a)
 {
     free(a->job);
     a->job = NULL;
     a->done = a->total = 0;
-    a->exporting = false;
     a->counted = false;
     a->lookup_seq = 0;
     json_decref(a->targets);
@@ -515,7 +520,6 @@ static bool act_submit_export(struct act *a, struct tui *t, const struct command
     }
     act_arg(&argv, &argc, "--output");
     act_arg(&argv, &argc, path);
-    a->exporting = true;
     a->done = 0;
     act_run(a, t, cmd, argv, argc, xasprintf("export to %s", path));
     free(path);
@@ -653,7 +657,7 @@ void act_tick(struct act *a, struct tui *t)
     if (a->seq == 0)
         return;
     int64_t secs = (time_now_us() - a->started_us) / 1000000;
-    if (a->exporting) {
+    if (act_exporting(a)) {
         /* The verb's own count, read from its lane without a store call. */
         a->done = tui_progress(t, a->lane);
         act_bar(t, "export", a->done, a->total, secs, "x stops; no file is left");
@@ -725,13 +729,13 @@ bool act_reply(struct act *a, struct tui *t, struct worker_reply *r)
             lines += *p == '\n';
         tui_message(t, false, "%.*s%s", (int)len, text[0] ? text : "done",
                     lines > 1 ? " (and more; the Audit view has each)" : "");
-        if (a->v != NULL && a->v->ops->list != NULL && !a->exporting)
+        if (a->v != NULL && a->v->ops->list != NULL && !act_exporting(a))
             list_marks_clear(a->v);
     } else {
         tui_message(t, true, "%s", r->err.msg[0] ? r->err.msg : status_text(r->status));
     }
     /* An export only read: nothing to read again. */
-    bool wrote = !a->exporting;
+    bool wrote = !act_exporting(a);
     act_clear(a);
     if (wrote)
         tui_reload(t);

@@ -42,7 +42,6 @@ struct act {
     char *job;             /* a bulk replay: its job (the idempotency key) */
     int64_t done, total;   /* the job's progress as last read */
     struct dialog *d;      /* the dialog act_begin opened */
-    bool exporting;        /* the run is an export: done is its count (total: 0 unknown) */
     enum worker_lane lane; /* where the run runs */
     uint64_t count_seq;    /* a filter-wide action's count under way, 0 when none */
     uint64_t lookup_seq;   /* the replay dialog's look at a job asked before */
