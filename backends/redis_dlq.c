@@ -1236,12 +1236,14 @@ enum status redis_dlq_ids_raw(struct redis_conn *c, const char *prefix, size_t n
             /* An id that really has a backslash is kept when it exists. */
             char *key = xasprintf("%s:%s", p, ids[i]);
             const char *ex[] = {"EXISTS", key}, *sc[] = {"ZSCORE", index, ids[i]};
-            redisReply *e = redis_conn_command(c, 2, ex, NULL, err);
-            redisReply *z = e != NULL ? redis_conn_command(c, 3, sc, NULL, err) : NULL;
-            if (e == NULL || z == NULL)
+            /* Both in one round trip. */
+            redisReply *e = NULL, *z = NULL;
+            if ((rc = redis_conn_append(c, 2, ex, NULL, err)) == STATUS_OK &&
+                (rc = redis_conn_append(c, 3, sc, NULL, err)) == STATUS_OK &&
+                ((e = redis_conn_reply(c, err)) == NULL || (z = redis_conn_reply(c, err)) == NULL))
                 rc = err->status;
-            else if ((e->type == REDIS_REPLY_INTEGER && e->integer > 0) ||
-                     z->type != REDIS_REPLY_NIL) {
+            if (rc == STATUS_OK && ((e->type == REDIS_REPLY_INTEGER && e->integer > 0) ||
+                                    z->type != REDIS_REPLY_NIL)) {
                 free(raw);
                 raw = NULL;
             }
